@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .errors import JobKeyError
 
 # Aurora's scheduler accepts key parts made of word characters, dashes and dots.
-KEY_PART = re.compile(r"^[\w\-\.]+$")
+KEY_PART = re.compile(r"^[\w\-\.]+$", re.ASCII)
 KEY_FIELDS = ("cluster", "role", "environment", "name")
 
 

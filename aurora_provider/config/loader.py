@@ -10,6 +10,7 @@ Every failure becomes a one-line :class:`ConfigError` naming the file and line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,6 +63,7 @@ class _Executor:
         self.namespace: dict[str, Any] = _dsl_names()
         self.namespace["include"] = self._include
         self.files: list[Path] = []
+        self._stack: list[Path] = []  # files being executed, to refuse include cycles
 
     def run(self, path: Path) -> None:
         try:
@@ -69,6 +71,13 @@ class _Executor:
         except OSError as e:
             raise ConfigError(f"{path}: cannot read the configuration: {e.strerror}") from e
         self.files.append(path)
+        self._stack.append(path.resolve())
+        try:
+            self._execute(path, source)
+        finally:
+            self._stack.pop()
+
+    def _execute(self, path: Path, source: str) -> None:
         try:
             code = compile(source, str(path), "exec")
         except SyntaxError as e:
@@ -84,11 +93,14 @@ class _Executor:
     def _include(self, relative: str) -> None:
         caller = sys._getframe(1)
         includer = Path(caller.f_code.co_filename)
-        target = (includer.parent / relative).resolve()
+        # Shown as the user wrote it (relative to the includer), not as an absolute path.
+        target = Path(os.path.normpath(includer.parent / relative))
+        where = f"{includer}:{caller.f_lineno}: include({relative!r})"
         if not target.is_file():
-            raise IncludeError(
-                f"{includer}:{caller.f_lineno}: include({relative!r}): no such file {target}"
-            )
+            raise IncludeError(f"{where}: no such file {target}")
+        if target.resolve() in self._stack:
+            chain = " -> ".join(str(p) for p in [*self._stack, target.resolve()])
+            raise IncludeError(f"{where}: include cycle: {chain}")
         self.run(target)
 
     def _where(self, error: BaseException) -> str:
@@ -123,15 +135,15 @@ class AuroraConfig:
         return [_bind_standard(job, self.bindings) for job in self.jobs]
 
     def job_keys(self) -> list[JobKey]:
-        return [JobKey(*_key_parts(job)) for job in self.bound_jobs()]
+        return [JobKey(*_key_parts(job, self.source)) for job in self.bound_jobs()]
 
     def pick(self, key: JobKey | str, *, validate: bool = True) -> Any:
         """The job named by ``key``, bound and (unless asked not to) validated."""
         wanted = JobKey.parse(key) if isinstance(key, str) else key
         jobs = self.bound_jobs()
-        matches = [job for job in jobs if _key_parts(job) == _astuple(wanted)]
+        matches = [job for job in jobs if _key_parts(job, self.source) == _astuple(wanted)]
         if not matches:
-            known = ", ".join(str(JobKey(*_key_parts(job))) for job in jobs) or "none"
+            known = ", ".join(str(JobKey(*_key_parts(j, self.source))) for j in jobs) or "none"
             raise JobKeyError(f"{self.source}: no job {wanted} (the jobs defined are: {known})")
         if len(matches) > 1:
             raise JobKeyError(
@@ -151,11 +163,15 @@ def _astuple(key: JobKey) -> tuple[str, str, str, str]:
     return (key.cluster, key.role, key.environment, key.name)
 
 
-def _key_parts(job: Any) -> tuple[str, str, str, str]:
+def _key_parts(job: Any, source: str) -> tuple[str, str, str, str]:
     def part(value: Any) -> str:
         return "{MISSING}" if value is Empty else str(value)
 
-    return (part(job.cluster()), part(job.role()), part(job.environment()), part(job.name()))
+    try:
+        return (part(job.cluster()), part(job.role()), part(job.environment()), part(job.name()))
+    except pystachio.MustacheParser.Uninterpolatable as e:
+        # e.g. name='{{name}}': inside a struct, its own fields are variables.
+        raise ConfigError(f"{source}: a job key refers to itself ({e}); rename the variable") from e
 
 
 def _bind_standard(job: Any, bindings: list[dict[Any, str]]) -> Any:
@@ -179,11 +195,11 @@ def _jobs_of(namespace: Mapping[str, Any], source: str) -> list[Any]:
 
 def load(path: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
     """Execute a ``.aurora`` file and return its jobs."""
-    resolved = Path(path).resolve()
-    if not resolved.is_file():
+    given = Path(path)
+    if not given.is_file():
         raise ConfigError(f"{path}: no such configuration file")
     executor = _Executor()
-    executor.run(resolved)
+    executor.run(given)
     jobs = _jobs_of(executor.namespace, str(path))
     return AuroraConfig(str(path), jobs, parse_bindings(bindings))
 
