@@ -11,6 +11,7 @@ from typing import Any
 
 VERB_MODULES: tuple[str, ...] = (
     "aurora_provider.cli.job_inspect",
+    "aurora_provider.cli.job_commands",
 )
 
 

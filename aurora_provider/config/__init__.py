@@ -14,7 +14,7 @@ from .errors import (
     WireFormatError,
 )
 from .keys import JobKey
-from .loader import AuroraConfig, load, load_json
+from .loader import AuroraConfig, load, load_json, load_source
 from .wire import job_from_executor_data, job_from_wire, job_key, job_to_wire
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "job_to_wire",
     "load",
     "load_json",
+    "load_source",
     "parse_bindings",
     "required_ports",
     "unbound_refs",

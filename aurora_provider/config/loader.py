@@ -65,11 +65,12 @@ class _Executor:
         self.files: list[Path] = []
         self._stack: list[Path] = []  # files being executed, to refuse include cycles
 
-    def run(self, path: Path) -> None:
-        try:
-            source = path.read_text()
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read the configuration: {e.strerror}") from e
+    def run(self, path: Path, source: str | None = None) -> None:
+        if source is None:
+            try:
+                source = path.read_text()
+            except OSError as e:
+                raise ConfigError(f"{path}: cannot read the configuration: {e.strerror}") from e
         self.files.append(path)
         self._stack.append(path.resolve())
         try:
@@ -204,6 +205,15 @@ def load(path: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
     return AuroraConfig(str(path), jobs, parse_bindings(bindings))
 
 
+def load_source(source: str, *, name: str, bindings: Bindings = None) -> AuroraConfig:
+    """Execute ``.aurora`` text held in memory; ``name`` is the file its errors name, and
+    its ``include()`` paths are relative to ``name``'s folder."""
+    executor = _Executor()
+    executor.run(Path(name), source)
+    jobs = _jobs_of(executor.namespace, name)
+    return AuroraConfig(name, jobs, parse_bindings(bindings))
+
+
 def load_json(source: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
     """Read jobs in JSON (``{"jobs": [...]}`` or one job), as Aurora's ``--read-json``."""
     text, name = _json_text(source)
@@ -233,4 +243,4 @@ def _json_text(source: str | Path) -> tuple[str, str]:
     return source, "<json>"
 
 
-__all__ = ["AuroraConfig", "Ref", "load", "load_json"]
+__all__ = ["AuroraConfig", "Ref", "load", "load_json", "load_source"]

@@ -1,0 +1,334 @@
+"""``aurora job create|kill|killall|restart|status|list|diff|add``: talking to a scheduler.
+
+The job key's cluster picks the scheduler from ``clusters.json`` (see ``clusters``); every
+verb takes ``--json`` for scripts. Errors are one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from aurora_provider.api import ApiError, SchedulerClient
+from aurora_provider.api import models as m
+from aurora_provider.cli.clusters import ClusterError, get_cluster
+from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.progress import Progress
+from aurora_provider.config import JobKey, job_to_wire
+
+Handler = Callable[[argparse.Namespace], int]
+TERMINAL = {"FINISHED", "FAILED", "KILLED", "LOST"}
+
+
+def _one_line_errors(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ApiError, ClusterError) as e:
+            print(f"aurora: {e}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def parse_instances(text: str) -> list[int]:
+    """``0,2-4`` -> [0, 2, 3, 4]."""
+    found: set[int] = set()
+    for part in text.split(","):
+        begin, sep, end = part.strip().partition("-")
+        if not begin.isdigit() or (sep and not end.isdigit()):
+            raise ClusterError(f"instances {text!r}: expected a list like 0,2-4")
+        first, last = int(begin), int(end) if sep else int(begin)
+        if last < first:
+            raise ClusterError(f"instances {text!r}: range {part!r} runs backwards")
+        found.update(range(first, last + 1))
+    return sorted(found)
+
+
+def split_key(text: str, *, with_instances: bool) -> tuple[JobKey, str | None]:
+    """``cluster/role/env/name[/instances]``."""
+    parts = text.strip("/").split("/")
+    spec = None
+    if with_instances and len(parts) == 5:
+        spec = parts.pop()
+    return JobKey.parse("/".join(parts)), spec
+
+
+def _client(key: JobKey) -> SchedulerClient:
+    return get_cluster(key.cluster).client()
+
+
+def _print_json(value: BaseModel | dict[str, Any]) -> None:
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    print(json.dumps(data, indent=2, sort_keys=True))
+
+
+# -- create ----------------------------------------------------------------------------------
+
+
+def _done(status: m.JobStatus, until: str, instances: int) -> bool:
+    if until == "RUNNING":
+        running = {t.instance for t in status.active if t.status == "RUNNING"}
+        return len(running) >= instances
+    return not status.active
+
+
+def _summary(status: m.JobStatus) -> str:
+    counts: dict[str, int] = {}
+    for t in status.active:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no active tasks"
+
+
+def wait_for(client: SchedulerClient, key: JobKey, until: str, instances: int,
+             timeout: float | None, interval: float = 0.5) -> m.JobStatus:
+    progress = Progress(f"waiting for {key} to be {until}")
+    started = time.monotonic()
+    try:
+        while True:
+            status = client.job_status(key)
+            progress.update(_summary(status))
+            if _done(status, until, instances):
+                return status
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise ApiError(0, "TIMEOUT", f"{key} not {until} after {timeout:g} s "
+                               f"({_summary(status)})")
+            time.sleep(interval)
+    finally:
+        progress.close()
+
+
+@_one_line_errors
+def create(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    wire = job_to_wire(pick_job(args))
+    with _client(key) as client:
+        created = client.create_job(wire)
+        status = None
+        if args.wait_until:
+            status = wait_for(client, key, args.wait_until, wire["instances"], args.wait_timeout)
+    if args.json:
+        _print_json({"create": created.model_dump(mode="json"),
+                     "status": status.model_dump(mode="json") if status else None})
+    else:
+        print(f"job {created.key} created with {len(created.task_ids)} instance(s)")
+        if status is not None:
+            print(f"job {key} is {args.wait_until}: {_summary(status)}")
+    if status is not None and args.wait_until == "FINISHED":
+        last = {t.instance: t.status for t in sorted(status.terminal, key=lambda t: t.status_at)}
+        return 0 if all(s == "FINISHED" for s in last.values()) else 1
+    return 0
+
+
+# -- kill, killall, restart, add ----------------------------------------------------------
+
+
+@_one_line_errors
+def kill(args: argparse.Namespace) -> int:
+    key, spec = split_key(args.instance_key, with_instances=True)
+    if spec is None:
+        raise ClusterError(f"{args.instance_key!r}: name the instances, e.g. {key}/0,2-4 "
+                           "(or use 'aurora job killall')")
+    with _client(key) as client:
+        result = client.kill(key, parse_instances(spec), args.message)
+        if args.wait:
+            _wait_killed(client, key, set(result.killed))
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
+    return 0
+
+
+@_one_line_errors
+def killall(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        result = client.killall(key, args.message)
+        if args.wait:
+            _wait_killed(client, key, set(result.killed))
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
+    return 0
+
+
+def _wait_killed(client: SchedulerClient, key: JobKey, task_ids: set[str]) -> None:
+    progress = Progress(f"waiting for {len(task_ids)} task(s) of {key} to stop")
+    try:
+        while True:
+            status = client.job_status(key)
+            left = [t for t in status.active if t.task_id in task_ids]
+            progress.update(f"{len(left)} still stopping")
+            if not left:
+                return
+            time.sleep(0.5)
+    finally:
+        progress.close()
+
+
+@_one_line_errors
+def restart(args: argparse.Namespace) -> int:
+    key, spec = split_key(args.job_key, with_instances=True)
+    instances = parse_instances(spec) if spec else None
+    with _client(key) as client:
+        result = client.restart(key, instances, args.batch_size)
+        if args.wait:
+            progress = Progress(f"restarting {key} in batches of {args.batch_size}")
+            try:
+                while result.state == "ACTIVE":
+                    time.sleep(0.5)
+                    result = client.restart_status(key)
+                    progress.update(f"{len(result.done)} done, in flight {result.in_flight}, "
+                                    f"{len(result.pending)} pending")
+            finally:
+                progress.close()
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"restart of {result.key}: {result.state} ({len(result.done)} done, "
+              f"{len(result.pending) + len(result.in_flight)} to go)")
+    return 0 if result.state != "ABORTED" else 1
+
+
+@_one_line_errors
+def add(args: argparse.Namespace) -> int:
+    key, spec = split_key(args.instance_key, with_instances=True)
+    if spec is None or not spec.isdigit():
+        raise ClusterError(f"{args.instance_key!r}: expected CLUSTER/ROLE/ENV/NAME/INSTANCE")
+    if args.count < 1:
+        raise ClusterError("COUNT must be at least 1")
+    with _client(key) as client:
+        result = client.add_instances(key, int(spec), args.count)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"added instances {result.instances} to {result.key}")
+    return 0
+
+
+# -- status, list, diff -------------------------------------------------------------------------
+
+
+def _task_line(t: m.TaskModel) -> str:
+    ports = ", ".join(f"{n}={p}" for n, p in sorted(t.ports.items()))
+    where = f" on {t.host}" if t.host else ""
+    extra = f" [{ports}]" if ports else ""
+    why = t.message or t.pending_reason
+    return (f"  instance {t.instance}: {t.status}{where}{extra}"
+            f"{f' - {why}' if why else ''}\n    {t.task_id}")
+
+
+@_one_line_errors
+def status(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        result = client.job_status(key)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"job {result.key}: {len(result.active)} active, {len(result.terminal)} terminal")
+    if result.active:
+        print("active tasks:")
+        for t in sorted(result.active, key=lambda t: t.instance):
+            print(_task_line(t))
+    if result.terminal:
+        print("terminal tasks:")
+        for t in sorted(result.terminal, key=lambda t: (t.instance, t.status_at)):
+            print(_task_line(t))
+            for e in t.events:
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.timestamp))
+                print(f"      {stamp} {e.status}{f' {e.message}' if e.message else ''}")
+    return 0
+
+
+@_one_line_errors
+def list_jobs(args: argparse.Namespace) -> int:
+    # A shorter key matches everything below it: "devcluster" or "devcluster/www".
+    pattern = args.pattern
+    if pattern.count("/") < 3 and not pattern.endswith("*"):
+        pattern = f"{pattern.rstrip('/')}/*"
+    cluster_name = pattern.split("/", 1)[0]
+    with get_cluster(cluster_name).client() as client:
+        result = client.list_jobs(pattern)
+    if args.json:
+        _print_json(result)
+        return 0
+    for job in result.jobs:
+        print(job.key)
+    return 0
+
+
+@_one_line_errors
+def diff(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    wire = job_to_wire(pick_job(args))
+    with _client(key) as client:
+        result = client.diff(wire)
+    if args.json:
+        _print_json(result)
+        return 0
+    for label, instances in (("add", result.add), ("remove", result.remove),
+                             ("update", result.update), ("unchanged", result.unchanged)):
+        if instances:
+            print(f"{label}: instances {instances}")
+    for line in result.changes:
+        print(f"  {line}")
+    if not (result.add or result.remove or result.update or result.changes):
+        print("no changes")
+    return 0
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def register_verbs(verbs: Any) -> None:
+    def verb(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb("create", create, "create a job from a configuration file")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    add_config_arguments(p)
+    p.add_argument("--wait-until", choices=["RUNNING", "FINISHED"])
+    p.add_argument("--wait-timeout", type=float, metavar="SECS")
+
+    p = verb("kill", kill, "kill some instances of a job")
+    p.add_argument("instance_key", metavar="CLUSTER/ROLE/ENV/NAME/INSTANCES")
+    p.add_argument("--message")
+    p.add_argument("--wait", action="store_true", help="wait until the tasks stopped")
+
+    p = verb("killall", killall, "kill every instance of a job")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    p.add_argument("--message")
+    p.add_argument("--wait", action="store_true", help="wait until the tasks stopped")
+
+    p = verb("restart", restart, "restart a job's instances in rolling batches")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME[/INSTANCES]")
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--wait", action="store_true", help="wait until the restart is done")
+
+    p = verb("status", status, "show a job's active and terminal tasks")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+
+    p = verb("list", list_jobs, "list jobs matching a pattern (CLUSTER/ROLE/ENV/NAME, globs)")
+    p.add_argument("pattern", metavar="PATTERN")
+
+    p = verb("diff", diff, "compare a configuration file with the running job")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    add_config_arguments(p)
+
+    p = verb("add", add, "add instances copying an existing instance's configuration")
+    p.add_argument("instance_key", metavar="CLUSTER/ROLE/ENV/NAME/INSTANCE")
+    p.add_argument("count", type=int, metavar="COUNT")

@@ -1,0 +1,4 @@
+"""The Aurora scheduler: a Mesos-framework daemon with an embedded local backend.
+
+This package never imports airflow.
+"""

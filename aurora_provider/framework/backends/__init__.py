@@ -1,0 +1,1 @@
+"""Where tasks run: the embedded local backend, or (later) a Mesos master."""

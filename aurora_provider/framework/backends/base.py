@@ -1,0 +1,74 @@
+"""The interface between the scheduler core and a backend (local machine or Mesos).
+
+The core asks for offers, launches and kills tasks, and polls status updates; it never
+waits on a backend. Every state a backend reports has been persisted by the core before
+the core acts on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aurora_provider.framework.placement import Offer
+from aurora_provider.framework.state import TaskState
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    task_id: str
+    state: TaskState
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything a backend needs to run (or re-attach to) one task."""
+
+    task_id: str
+    job_key: str
+    instance: int
+    agent_id: str
+    hostname: str
+    ports: Mapping[str, int]
+    config: Mapping[str, Any]  # the job's wire form
+    cpu: float  # including the executor overhead
+    ram_mb: float
+    disk_mb: float
+
+
+class Backend(Protocol):
+    name: str
+
+    def start(self) -> None:
+        """Connect or prepare; called once before the first round."""
+
+    def offers(self) -> list[Offer]:
+        """Fresh offers: resources currently free on each agent."""
+
+    def launch(self, launches: Sequence[Launch]) -> None:
+        """Start tasks; results arrive later through ``poll``."""
+
+    def kill(self, task_ids: Sequence[str]) -> None:
+        """Ask tasks to stop; their terminal states arrive through ``poll``."""
+
+    def poll(self) -> list[StatusUpdate]:
+        """State changes observed since the last call."""
+
+    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
+        """After a scheduler restart: re-attach to ``running`` tasks; report vanished ones."""
+
+    def stop(self) -> None:
+        """Stop watching; tasks keep running (they are detached)."""
+
+
+class LogSource(Protocol):
+    """Optional: a backend that can read its tasks' sandbox logs."""
+
+    def task_logs(self, task_id: str) -> dict[str, Any] | None:
+        """``api.models.TaskLogs`` as JSON types, or None when the task is unknown."""
+
+    def task_log(self, task_id: str, process: str, run: int, stream: str,
+                 tail_bytes: int) -> str | None:
+        """The last ``tail_bytes`` of one run's stream, or None when there is none."""

@@ -1,0 +1,78 @@
+"""The executor as the local backend sees it: the part of ``executor.api`` it uses.
+
+Kept behind a Protocol so the backend's dependency on the executor stays this narrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from executor import api
+
+
+class RunnerView(Protocol):
+    """A task as its checkpoint tells it."""
+
+    @property
+    def state(self) -> str: ...  # ACTIVE, CLEANING, FINALIZING, SUCCESS, FAILED, KILLED, LOST
+
+    @property
+    def health(self) -> str: ...  # starting, healthy, unhealthy, none
+
+    @property
+    def runner_pid(self) -> int | None: ...
+
+    @property
+    def runner_alive(self) -> bool: ...
+
+    @property
+    def message(self) -> str | None: ...
+
+    @property
+    def sandbox(self) -> str | None: ...
+
+    @property
+    def log_dir(self) -> str | None: ...
+
+    @property
+    def processes(self) -> Mapping[str, api.ProcessView]: ...
+
+
+class ExecutorApi(Protocol):
+    def task_ids(self) -> list[str]: ...
+
+    def task(self, task_id: str) -> RunnerView | None: ...
+
+    def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
+                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str) -> list[str]: ...
+
+    def kill_task(self, task_id: str) -> None: ...
+
+
+class _RealExecutor:
+    """``executor.api`` bound to one checkpoint root."""
+
+    def __init__(self, checkpoint_root: Path) -> None:
+        self._root = checkpoint_root
+        self._reader = api.CheckpointReader(checkpoint_root)
+
+    def task_ids(self) -> list[str]:
+        return self._reader.task_ids()
+
+    def task(self, task_id: str) -> RunnerView | None:
+        return self._reader.task(task_id)
+
+    def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
+                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str) -> list[str]:
+        return api.runner_argv(
+            executor_data=executor_data, task_id=task_id, instance=instance, hostname=hostname,
+            ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root)
+
+    def kill_task(self, task_id: str) -> None:
+        api.kill_task(self._root, task_id)
+
+
+def load_executor(checkpoint_root: Path) -> ExecutorApi:
+    return _RealExecutor(checkpoint_root)

@@ -1,0 +1,122 @@
+"""What every Aurora operator shares: the hook, and waiting (deferred or in place)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, BaseOperatorLink
+from airflow.sdk.exceptions import AirflowException
+
+from aurora_provider.hooks.aurora import AuroraHook
+from aurora_provider.triggers.job import AuroraJobTrigger, AuroraPollingTrigger
+from aurora_provider.utils.job_waits import JobWait
+
+OBSERVER_PREFIX = "/aurora"
+
+
+def observer_job_path(job_key: str) -> str:
+    """The observer's page of a job (served by the observer plugin under ``/aurora``)."""
+    return f"{OBSERVER_PREFIX}/jobs/{job_key.strip('/')}"
+
+
+class AuroraJobLink(BaseOperatorLink):
+    """"Aurora job" button on the task: the job's page in the observer."""
+
+    name = "Aurora job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
+        job_key = getattr(operator, "job_key", None)
+        return observer_job_path(str(job_key)) if job_key else ""
+
+
+class AuroraBaseOperator(BaseOperator):
+    """Base of the Aurora operators.
+
+    :param aurora_conn_id: the Aurora connection (``aurora_default``: the local devcluster
+        when it is not defined).
+    :param deferrable: wait in the triggerer rather than in a worker slot.
+    :param poll_interval: seconds between two looks at the scheduler while waiting.
+    :param wait_timeout: seconds to wait at most (None: no limit but the task's own).
+    """
+
+    operator_extra_links = (AuroraJobLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        aurora_conn_id: str = AuroraHook.default_conn_name,
+        deferrable: bool = True,
+        poll_interval: float = 5.0,
+        wait_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.aurora_conn_id = aurora_conn_id
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+
+    @cached_property
+    def hook(self) -> AuroraHook:
+        return AuroraHook(self.aurora_conn_id)
+
+    def wait_for_job(
+        self, context: Any, job_key: str, wait: JobWait, *, method_name: str = "execute_complete",
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        """Wait for ``wait`` on the job; resumes in ``method_name(context, event, **kwargs)``."""
+        trigger = AuroraJobTrigger(job_key=job_key, wait=wait.to_json(),
+                                   aurora_conn_id=self.aurora_conn_id,
+                                   poll_interval=self.poll_interval)
+        return self.wait_with(context, trigger, method_name=method_name, kwargs=kwargs)
+
+    def wait_with(
+        self, context: Any, trigger: AuroraPollingTrigger, *, method_name: str,
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name=method_name, kwargs=kwargs,
+                       timeout=self.wait_timeout)
+        event = self._poll_in_place(trigger)
+        method: Callable[..., Any] = getattr(self, method_name)
+        return method(context, event, **(kwargs or {}))
+
+    def _poll_in_place(self, trigger: AuroraPollingTrigger) -> dict[str, Any]:
+        """The trigger's loop, run here: the same questions, asked from this worker."""
+
+        async def first_event() -> dict[str, Any]:
+            async for event in trigger.run():
+                return dict(event.payload)
+            raise AirflowException(f"{trigger.job_key}: the wait ended without an answer")
+
+        if self.wait_timeout is None:
+            return asyncio.run(first_event())
+        try:
+            return asyncio.run(asyncio.wait_for(first_event(), timeout=self.wait_timeout))
+        except TimeoutError as e:
+            self.on_wait_timeout()
+            raise AirflowException(
+                f"{trigger.job_key}: gave up after {self.wait_timeout:g} s of waiting"
+            ) from e
+
+    def on_wait_timeout(self) -> None:
+        """Called when a wait times out (in place or deferred); subclasses may clean up."""
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None,
+                         context: Any) -> Any:
+        if next_method == "__fail__":  # the deferral timed out or the trigger died
+            self.on_wait_timeout()
+        return super().resume_execution(next_method, next_kwargs, context)
+
+    @staticmethod
+    def checked(event: dict[str, Any] | None) -> dict[str, Any]:
+        """The event of a wait, or the one-line reason it failed as an AirflowException."""
+        if not event:
+            raise AirflowException("the Aurora trigger sent no event")
+        if event.get("status") != "success":
+            raise AirflowException(str(event.get("message") or event))
+        return event

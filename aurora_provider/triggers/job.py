@@ -1,0 +1,129 @@
+"""Deferrable waits: small async pollers of the scheduler, one per thing waited on.
+
+A trigger never raises: a scheduler that cannot be reached (after the client's retries), a
+refused token or a wait that can never be met all end in one event with ``status``
+"error" or "failed" and a one-line ``message``. The operator's completion method is what
+raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from aurora_provider.api import AsyncSchedulerClient
+from aurora_provider.hooks.aurora import AuroraHook
+from aurora_provider.utils.job_waits import JobWait, evaluate
+
+
+class AuroraPollingTrigger(BaseTrigger):
+    """Polls the scheduler until :meth:`poll` returns an event; subclasses say what to ask.
+
+    :param job_key: ``cluster/role/environment/name``.
+    :param aurora_conn_id: the Aurora connection.
+    :param poll_interval: seconds between two looks.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_key: str,
+        aurora_conn_id: str = AuroraHook.default_conn_name,
+        poll_interval: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.job_key = job_key
+        self.aurora_conn_id = aurora_conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_key": self.job_key,
+                "aurora_conn_id": self.aurora_conn_id,
+                "poll_interval": self.poll_interval,
+                **self.parameters(),
+            },
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        """The subclass's own (JSON-safe) constructor arguments."""
+        return {}
+
+    async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
+        """One look: the event's payload when the wait is over, else None."""
+        raise NotImplementedError
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await AuroraHook(self.aurora_conn_id).aget_conn()
+        except Exception as e:  # a missing or malformed connection
+            yield TriggerEvent(error_event(self.job_key, e))
+            return
+        async with client:
+            while True:
+                try:
+                    payload = await self.poll(client)
+                except Exception as e:  # ApiError after the client's retries, a bad wait...
+                    yield TriggerEvent(error_event(self.job_key, e))
+                    return
+                if payload is not None:
+                    yield TriggerEvent({"job_key": self.job_key, **payload})
+                    return
+                await asyncio.sleep(self.poll_interval)
+
+
+class AuroraJobTrigger(AuroraPollingTrigger):
+    """Fires when a job's instances reach the states of a :class:`JobWait`.
+
+    :param wait: ``JobWait.to_json()``: the states, instances and count waited for.
+    """
+
+    def __init__(self, *, wait: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wait = wait
+
+    def parameters(self) -> dict[str, Any]:
+        return {"wait": self.wait}
+
+    async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
+        status = await client.job_status(self.job_key)
+        verdict = evaluate(status.model_dump(), JobWait.from_json(self.wait))
+        if not verdict.done:
+            self.log.info("%s: %s", self.job_key, verdict.message)
+            return None
+        return {"status": "failed" if verdict.failed else "success", **verdict.to_json()}
+
+
+class AuroraRestartTrigger(AuroraPollingTrigger):
+    """Fires when a rolling restart of the job is over.
+
+    :param restart_id: the restart waited on (the scheduler's id).
+    """
+
+    def __init__(self, *, restart_id: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.restart_id = restart_id
+
+    def parameters(self) -> dict[str, Any]:
+        return {"restart_id": self.restart_id}
+
+    async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
+        restart = await client.restart_status(self.job_key)
+        if restart.restart_id != self.restart_id or restart.state == "ABORTED":
+            why = restart.message or f"restart {self.restart_id} was replaced or aborted"
+            return {"status": "failed", "message": f"{self.job_key}: {why}"}
+        if restart.state == "ACTIVE":
+            self.log.info("%s: restarted %s, restarting %s, waiting %s", self.job_key,
+                          restart.done, restart.in_flight, restart.pending)
+            return None
+        return {"status": "success", "message": f"{self.job_key}: restarted {restart.done}",
+                "instances": restart.done}
+
+
+def error_event(job_key: str, error: BaseException) -> dict[str, Any]:
+    return {"status": "error", "job_key": job_key, "message": f"{job_key}: {error}"}

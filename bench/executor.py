@@ -1,0 +1,444 @@
+"""Benchmark: the executor's runner against supervisord, side by side in one run.
+
+Measures (figures printed, and written to docs/benchmarks.md under "Executor"):
+
+1. the supervisor's own RSS and CPU while it supervises 1 and 10 idle processes
+   (``--window`` seconds each; the issue asks for 30 s, the default here is shorter);
+2. latency from start to the first process running, against Python start-up plus a bare
+   ``subprocess.Popen`` of the same command, and against supervisord from daemon start;
+3. time to stop 10 running processes and confirm they are gone;
+4. start-then-stop cycles: how often a process had to be SIGKILLed because a SIGTERM sent
+   right after its start was lost.
+
+Run: ``.venv/bin/python bench/executor.py [--window 10] [--cycles 400] [--no-write]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xmlrpc.client
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from executor.api import CheckpointReader  # noqa: E402
+from executor.spec import ProcessSpec, TaskSpec  # noqa: E402
+
+PY = sys.executable
+IDLE = "exec sleep 100000"
+# Installed packages come with compiled bytecode; this tree runs with
+# PYTHONDONTWRITEBYTECODE=1, so give every Python started here a bytecode cache.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-pycache-")
+
+
+# The floor: Python start-up plus a bare Popen of the same command (its pid is printed so
+# that the benchmark can stop it).
+BARE_POPEN = (
+    "import subprocess, sys; "
+    "p = subprocess.Popen(['/bin/bash', '-c', sys.argv[1]], start_new_session=True, "
+    "stdout=subprocess.DEVNULL); print(p.pid)"
+)
+
+
+def job_json(cmdline: str) -> str:
+    """A one-process job as the scheduler hands it over (``executor_config.data``)."""
+    from aurora_provider.config.schema import Job, Process, Resources, Task
+
+    task = Task(
+        processes=[Process(name="p0", cmdline=cmdline, min_duration=0)],
+        resources=Resources(cpu=0.1, ram=1 << 20, disk=1 << 20),
+    )
+    job = Job(cluster="local", role="bench", environment="devel", name="lat", task=task)
+    return str(job.json_dumps())
+
+
+def wait_path(path: Path, timeout: float = 30.0) -> float:
+    """Spin until ``path`` exists; the time it appeared (perf_counter)."""
+    deadline = time.perf_counter() + timeout
+    while not path.exists():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(path)
+        time.sleep(0.0001)
+    return time.perf_counter()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cpu_and_rss(pid: int, window: float) -> tuple[float, float]:
+    """(CPU % over the window, RSS MiB at its end) of one process."""
+    proc = psutil.Process(pid)
+    before = proc.cpu_times()
+    time.sleep(window)
+    after = proc.cpu_times()
+    cpu = max(0.0, (after.user + after.system - before.user - before.system) / window * 100)
+    return cpu, proc.memory_info().rss / 2**20
+
+
+# ------------------------------------------------------------------ our runner
+class Runner:
+    def __init__(self, work: Path, processes: list[str], name: str = "t") -> None:
+        self.root = work / "ck"
+        self.task_id = name
+        spec = TaskSpec(
+            name=name,
+            processes=tuple(
+                ProcessSpec(name=f"p{i}", cmdline=cmd, min_duration=0)
+                for i, cmd in enumerate(processes)
+            ),
+            finalization_wait=10,
+        )
+        self.spec_file = work / f"{name}.json"
+        self.spec_file.write_text(spec.to_json())
+        self.sandbox = work / f"sb-{name}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "executor.runner_main",
+                "--task-spec",
+                str(self.spec_file),
+                "--task-id",
+                self.task_id,
+                "--checkpoint-root",
+                str(self.root),
+                "--sandbox",
+                str(self.sandbox),
+                "--quiet",
+                "--sample-interval",
+                "60",
+            ],
+            cwd=ROOT,
+            start_new_session=True,
+            env=ENV,
+        )
+
+    def view(self) -> Any:
+        return CheckpointReader(self.root).task(self.task_id)
+
+    def wait_running(self, count: int, timeout: float = 30.0) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = self.view()
+            if v is not None:
+                pids = [
+                    p.runs[-1].pid for p in v.processes.values() if p.runs[-1].state == "RUNNING"
+                ]
+                if len(pids) >= count:
+                    return [p for p in pids if p is not None]
+            time.sleep(0.001)
+        raise TimeoutError("processes not running")
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+
+
+# ------------------------------------------------------------------ supervisord
+class Supervisord:
+    def __init__(self, work: Path, programs: list[str], autostart: bool = True) -> None:
+        self.work = work
+        self.port = free_port()
+        lines = [
+            "[supervisord]", "nodaemon=true", f"logfile={work}/supervisord.log",
+            f"pidfile={work}/supervisord.pid", f"childlogdir={work}", "loglevel=info",
+            "[inet_http_server]", f"port=127.0.0.1:{self.port}",
+            "[rpcinterface:supervisor]",
+            "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+        ]  # fmt: skip
+        for i, cmd in enumerate(programs):
+            lines += [
+                f"[program:p{i}]", f"command=/bin/bash -c {json.dumps(cmd)}",
+                f"autostart={'true' if autostart else 'false'}", "startsecs=0",
+                "stopwaitsecs=1", "autorestart=false", f"directory={work}",
+            ]  # fmt: skip
+        self.conf = work / "supervisord.conf"
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = str(Path(PY).parent / "supervisord")
+        self.proc = subprocess.Popen(
+            [exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+
+    @property
+    def rpc(self) -> Any:
+        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}/RPC2").supervisor
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if self.rpc.getState()["statename"] == "RUNNING":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.005)
+        raise TimeoutError("supervisord")
+
+    def pids(self) -> list[int]:
+        return [p["pid"] for p in self.rpc.getAllProcessInfo() if p["pid"]]
+
+    def shutdown(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+
+
+def gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            pass
+    return True
+
+
+# ------------------------------------------------------------------ measurements
+def idle(work: Path, window: float) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for n in (1, 10):
+        r = Runner(work, [IDLE] * n, name=f"idle{n}")
+        r.start()
+        r.wait_running(n)
+        time.sleep(1.5)  # past the first resource sample (psutil is imported then)
+        assert r.proc is not None
+        result[f"runner_{n}"] = cpu_and_rss(r.proc.pid, window)
+        r.stop()
+        (work / f"sd{n}").mkdir()
+        s = Supervisord(work / f"sd{n}", [IDLE] * n)
+        s.start()
+        s.wait_ready()
+        time.sleep(1.5)
+        assert s.proc is not None
+        result[f"supervisord_{n}"] = cpu_and_rss(s.proc.pid, window)
+        s.shutdown()
+    return result
+
+
+def start_latency(work: Path, repeat: int) -> dict[str, float]:
+    def cmd(marker: Path) -> str:
+        return f": > {marker}; exec sleep 100000"
+
+    base: list[float] = []
+    runner: list[float] = []
+    sup: list[float] = []
+    from_data: list[float] = []
+    for i in range(repeat):
+        marker = work / f"base{i}"
+        t0 = time.perf_counter()
+        p = subprocess.Popen(
+            [PY, "-c", BARE_POPEN, cmd(marker)], env=ENV, stdout=subprocess.PIPE, text=True
+        )
+        base.append(wait_path(marker) - t0)
+        out, _ = p.communicate()
+        os.killpg(int(out), signal.SIGTERM)  # the bare child leads its own session
+
+        marker = work / f"run{i}"
+        r = Runner(work, [cmd(marker)], name=f"lat{i}")
+        t0 = time.perf_counter()
+        r.start()
+        runner.append(wait_path(marker) - t0)
+        r.stop()
+
+        marker = work / f"data{i}"
+        data = work / f"data{i}.json"
+        data.write_text(job_json(cmd(marker)))
+        t0 = time.perf_counter()
+        q = subprocess.Popen(
+            [PY, "-m", "executor.runner_main", "--executor-data", str(data), "--task-id",
+             f"data{i}", "--checkpoint-root", str(work / "ck"), "--quiet"],
+            cwd=ROOT, env=ENV, start_new_session=True,
+        )  # fmt: skip
+        from_data.append(wait_path(marker) - t0)
+        q.send_signal(signal.SIGTERM)
+        q.wait(30)
+
+        marker = work / f"sup{i}"
+        d = work / f"sdlat{i}"
+        d.mkdir()
+        s = Supervisord(d, [cmd(marker)])
+        t0 = time.perf_counter()
+        s.start()
+        sup.append(wait_path(marker) - t0)
+        s.shutdown()
+    return {
+        "baseline_ms": statistics.median(base) * 1000,
+        "runner_ms": statistics.median(runner) * 1000,
+        "runner_data_ms": statistics.median(from_data) * 1000,
+        "supervisord_ms": statistics.median(sup) * 1000,
+    }
+
+
+def stop_ten(work: Path, repeat: int) -> dict[str, float]:
+    runner, sup_reply, sup_gone = [], [], []
+    for i in range(repeat):
+        r = Runner(work, [IDLE] * 10, name=f"stop{i}")
+        r.start()
+        pids = r.wait_running(10)
+        time.sleep(1.2)
+        t0 = time.perf_counter()
+        r.stop()  # the runner exits once every run is recorded terminal
+        runner.append(time.perf_counter() - t0)
+        assert gone(pids), "runner left processes behind"
+
+        d = work / f"sdstop{i}"
+        d.mkdir()
+        s = Supervisord(d, [IDLE] * 10)
+        s.start()
+        s.wait_ready()
+        while len(s.pids()) < 10:
+            time.sleep(0.01)
+        pids = s.pids()
+        rpc = s.rpc
+        t0 = time.perf_counter()
+        rpc.stopAllProcesses()
+        sup_reply.append(time.perf_counter() - t0)
+        while not gone(pids):
+            time.sleep(0.0005)
+        sup_gone.append(time.perf_counter() - t0)
+        s.shutdown()
+    return {
+        "runner_ms": statistics.median(runner) * 1000,
+        "supervisord_reply_ms": statistics.median(sup_reply) * 1000,
+        "supervisord_gone_ms": statistics.median(sup_gone) * 1000,
+    }
+
+
+def cycles(work: Path, n: int) -> dict[str, int]:
+    runner_lost = 0
+    for i in range(n):
+        r = Runner(work, [IDLE], name=f"cy{i}")
+        r.start()
+        pids = r.wait_running(1)
+        r.stop()
+        run = r.view().processes["p0"].runs[-1]
+        if run.reason != "killed by SIGTERM" or not gone(pids):
+            runner_lost += 1
+    d = work / "sdcycles"
+    d.mkdir()
+    s = Supervisord(d, [IDLE], autostart=False)
+    s.start()
+    s.wait_ready()
+    rpc = s.rpc
+    for _ in range(n):
+        rpc.startProcess("p0", False)
+        with contextlib.suppress(xmlrpc.client.Fault):
+            rpc.stopProcess("p0")
+        while rpc.getProcessInfo("p0")["statename"] not in ("STOPPED", "EXITED", "FATAL"):
+            time.sleep(0.001)
+    s.shutdown()
+    log = (d / "supervisord.log").read_text()
+    sup_lost = log.count("terminated by SIGKILL")
+    return {"cycles": n, "runner_sigkilled": runner_lost, "supervisord_sigkilled": sup_lost}
+
+
+def report(idle_r: dict[str, Any], lat: dict[str, float], stop: dict[str, float],
+           cyc: dict[str, int], window: float) -> str:  # fmt: skip
+    lines = [
+        "## Executor",
+        "",
+        f"`bench/executor.py`, {time.strftime('%Y-%m-%d')}, this machine (2 cores), "
+        f"idle window {window:g} s"
+        + (" (the issue asks for 30 s)." if window < 30 else ".")
+        + " Both supervisors run each process as `bash -c CMD`; medians of "
+        "the repeats; the runner starts from a bound task spec unless said otherwise.",
+        "",
+        "| Measure | thermos runner | supervisord | ratio |",
+        "|---|---|---|---|",
+    ]
+    for n in (1, 10):
+        rc, rr = idle_r[f"runner_{n}"]
+        sc, sr = idle_r[f"supervisord_{n}"]
+        lines.append(f"| RSS, {n} idle process(es) | {rr:.1f} MiB | {sr:.1f} MiB | {rr / sr:.2f} |")
+        lines.append(f"| CPU, {n} idle process(es) | {rc:.2f} % | {sc:.2f} % | - |")
+    lines += [
+        f"| Start to first process running | {lat['runner_ms']:.1f} ms | "
+        f"{lat['supervisord_ms']:.1f} ms (daemon start) | "
+        f"{lat['runner_ms'] / lat['supervisord_ms']:.2f} |",
+        f"| Floor: Python start-up + bare Popen | {lat['baseline_ms']:.1f} ms | | "
+        f"runner/floor {lat['runner_ms'] / lat['baseline_ms']:.2f} |",
+        f"| Start from the job's JSON (binds it with pystachio) | {lat['runner_data_ms']:.1f} ms"
+        f" | | runner/floor {lat['runner_data_ms'] / lat['baseline_ms']:.2f} |",
+        f"| Stop 10 processes, confirmed gone | {stop['runner_ms']:.1f} ms | "
+        f"reply {stop['supervisord_reply_ms']:.1f} ms, gone {stop['supervisord_gone_ms']:.1f} ms"
+        f" | {stop['runner_ms'] / stop['supervisord_reply_ms']:.3f} |",
+        f"| Start-then-stop cycles needing SIGKILL | {cyc['runner_sigkilled']} of "
+        f"{cyc['cycles']} | {cyc['supervisord_sigkilled']} of {cyc['cycles']} | - |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(doc: Path, text: str) -> None:
+    """Replace the "## Executor" section of ``doc`` (or append it)."""
+    current = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    start = current.find("\n## Executor\n")
+    if start < 0:
+        doc.write_text(current.rstrip("\n") + "\n\n" + text)
+        return
+    end = current.find("\n## ", start + 1)
+    rest = current[end:] if end >= 0 else ""
+    doc.write_text(current[:start].rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + rest)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--window", type=float, default=10.0)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--cycles", type=int, default=400)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-executor-") as tmp:
+        work = Path(tmp)
+        # Fill the bytecode cache, psutil (first sample after 1 s) and binding included.
+        warm = Runner(work, ["sleep 1.5"], name="warmup")
+        warm.start()
+        assert warm.proc is not None
+        warm.proc.wait(60)
+        warm_data = work / "warm.json"
+        warm_data.write_text(job_json("true"))
+        subprocess.run(
+            [PY, "-m", "executor.runner_main", "--executor-data", str(warm_data), "--task-id",
+             "warm-data", "--checkpoint-root", str(work / "ck"), "--quiet"],
+            cwd=ROOT, env=ENV, check=True, timeout=120,
+        )  # fmt: skip
+        idle_r = idle(work, args.window)
+        lat = start_latency(work, args.repeat)
+        stop = stop_ten(work, max(3, args.repeat // 2))
+        cyc = cycles(work, args.cycles)
+    text = report(idle_r, lat, stop, cyc, args.window)
+    print(text)
+    if not args.no_write:
+        write_section(ROOT / "docs" / "benchmarks.md", text)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "0")
+    main()

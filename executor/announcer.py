@@ -1,0 +1,89 @@
+"""Serverset announcement in ZooKeeper (kazoo), as Aurora's announcer.
+
+The task joins ``spec.path`` with an ephemeral sequential ``member_`` znode holding the
+serverset JSON (``serviceEndpoint``, ``additionalEndpoints``, ``status: ALIVE``, ``shard``).
+An ephemeral node dies with its session: after a session expiry (kazoo reports LOST, then
+connects with a fresh session) the node is created again. ``leave`` removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from .spec import AnnouncerSpec
+
+log = logging.getLogger(__name__)
+
+
+def serverset_member(spec: AnnouncerSpec, hostname: str) -> dict[str, Any]:
+    return {
+        "serviceEndpoint": {"host": hostname, "port": spec.ports[spec.primary_port]},
+        "additionalEndpoints": {
+            name: {"host": hostname, "port": port} for name, port in sorted(spec.ports.items())
+        },
+        "status": "ALIVE",
+        "shard": spec.shard,
+    }
+
+
+class Announcer:
+    def __init__(self, spec: AnnouncerSpec, ensemble: str, hostname: str) -> None:
+        from kazoo.client import KazooClient
+
+        self._spec = spec
+        self._data = json.dumps(serverset_member(spec, hostname)).encode()
+        self._client = KazooClient(hosts=ensemble)
+        self._lock = threading.Lock()
+        self._lost = False
+        self._leaving = False
+        self.znode: str | None = None
+
+    def join(self, timeout: float = 10.0) -> str:
+        """Connect and create the member znode; its path."""
+        self._client.start(timeout=timeout)
+        self._client.add_listener(self._on_state)
+        return self._create()
+
+    def _create(self) -> str:
+        with self._lock:
+            self.znode = self._client.create(
+                self._spec.path.rstrip("/") + "/member_",
+                self._data,
+                ephemeral=True,
+                sequence=True,
+                makepath=True,
+            )
+            return str(self.znode)
+
+    def _on_state(self, state: str) -> None:
+        from kazoo.protocol.states import KazooState
+
+        if state == KazooState.LOST:
+            self._lost = True
+        elif state == KazooState.CONNECTED and self._lost and not self._leaving:
+            self._lost = False
+            # Listeners must not block the connection thread: re-join from another one.
+            self._client.handler.spawn(self._rejoin)
+
+    def _rejoin(self) -> None:
+        try:
+            log.info("ZooKeeper session expired; announcing again at %s", self._spec.path)
+            self._create()
+        except Exception:
+            log.exception("re-announcing failed")
+
+    def leave(self) -> None:
+        self._leaving = True
+        try:
+            with self._lock:
+                if self.znode is not None and self._client.connected:
+                    self._client.delete(self.znode)
+                    self.znode = None
+        except Exception:
+            log.warning("could not delete %s; it goes with the session", self.znode)
+        finally:
+            self._client.stop()
+            self._client.close()

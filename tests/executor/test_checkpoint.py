@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from executor import checkpoint
+from executor.errors import CorruptCheckpoint, TaskLocked
+from executor.runner import Runner
+from executor.state import Dispatcher, TaskRecord
+
+from .conftest import Env
+from .helpers import proc, task, view
+
+
+def _write(path: Path, records: list[dict]) -> None:
+    w = checkpoint.StreamWriter(path, 0, 0)
+    for r in records:
+        w.append(r)
+    w.close()
+
+
+HEADER = {"type": "header", "task_id": "t1", "sandbox": "/x", "ports": {}}
+
+
+def test_round_trip_and_replay_with_the_live_dispatcher(tmp_path: Path) -> None:
+    path = tmp_path / "runner.ckpt"
+    records = [
+        HEADER,
+        {"type": "process", "process": "a", "run": 0, "state": "WAITING"},
+        {"type": "process", "process": "a", "run": 0, "state": "FORKED", "pid": 1},
+        {"type": "process", "process": "a", "run": 0, "state": "RUNNING", "start_time": 1.0},
+    ]
+    _write(path, records)
+    state = TaskRecord()
+    Dispatcher(state).replay(checkpoint.scan(path).records)
+    run = state.current_run("a")
+    assert run is not None and run.state.value == "RUNNING" and run.pid == 1
+
+
+def test_torn_last_record_is_ignored_then_cut_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "runner.ckpt"
+    _write(path, [HEADER])
+    good = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(b'deadbeef {"type": "pro')  # the runner died mid-write
+    scan = checkpoint.scan(path)
+    assert scan.torn and scan.error is None and len(scan.records) == 1
+    w = checkpoint.StreamWriter(path, scan.good_bytes, len(scan.records))
+    w.append({"type": "runner", "pid": 5})
+    w.close()
+    assert path.stat().st_size > good
+    assert [r["type"] for r in checkpoint.read_records(path)] == ["header", "runner"]
+
+
+def test_corrupt_record_is_reported_with_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "runner.ckpt"
+    _write(path, [HEADER, {"type": "runner", "pid": 5}, {"type": "runner", "pid": 6}])
+    data = path.read_bytes().replace(b'"pid":5', b'"pid":7')
+    path.write_bytes(data)
+    scan = checkpoint.scan(path)
+    assert len(scan.records) == 1
+    assert isinstance(scan.error, CorruptCheckpoint)
+    assert "record 2" in str(scan.error) and "checksum" in str(scan.error)
+
+
+def test_out_of_order_records_are_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "runner.ckpt"
+    path.write_bytes(checkpoint.encode({**HEADER, "n": 1}))
+    with pytest.raises(CorruptCheckpoint, match="record number 1, expected 0"):
+        list(checkpoint.read_records(path))
+
+
+def test_a_corrupt_checkpoint_is_refused_by_the_runner_and_shown_by_the_reader(
+    env: Env,
+) -> None:
+    spec = task(proc("a", "true"))
+    env.runner(spec).run()
+    stream = env.root / "t1" / "runner.ckpt"
+    lines = stream.read_bytes().splitlines(keepends=True)
+    lines[2] = lines[2].replace(b"WAITING", b"WAITINX")
+    stream.write_bytes(b"".join(lines))
+    with pytest.raises(CorruptCheckpoint, match="record 3"):
+        Runner(spec, env.root, "t1", sandbox=env.sandbox)
+    v = view(env.root)
+    assert v.checkpoint_error is not None and "record 3" in v.checkpoint_error
+
+
+def test_lock_keeps_a_second_runner_off(tmp_path: Path) -> None:
+    first = checkpoint.TaskLock(tmp_path / "lock")
+    first.acquire()
+    assert checkpoint.is_locked(tmp_path / "lock")
+    with pytest.raises(TaskLocked):
+        checkpoint.TaskLock(tmp_path / "lock").acquire()
+    first.release()
+    assert not checkpoint.is_locked(tmp_path / "lock")
+
+
+def test_replaying_a_finished_task_rebuilds_its_state_exactly(env: Env) -> None:
+    spec = task(proc("a", "exit 1", max_failures=2), proc("b", "true"), order=(("a", "b"),))
+    live = env.runner(spec)
+    assert live.run().value == "FAILED"
+    replayed = Runner(spec, env.root, "t1", sandbox=env.sandbox)
+    assert replayed.record == live.record
+    assert replayed.regular.failed == live.regular.failed == {"a"}

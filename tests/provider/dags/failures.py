@@ -1,0 +1,46 @@
+"""DAGs that must fail, each with a clear message (run by tests/provider/test_failures.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from aurora_provider.operators.job import AuroraCreateJobOperator, AuroraRunJobOperator
+
+FAILING_JOB = """
+jobs = [Job(
+  cluster='devcluster', role='www-data', environment='test', name='always_fails',
+  max_task_failures=2,
+  task=Task(
+    processes=[Process(name='crunch', cmdline='echo crunching; echo broken input >&2; exit 3')],
+    resources=Resources(cpu=0.1, ram=16*MB, disk=16*MB),
+  ),
+)]
+"""
+
+SERVICE = """
+jobs = [Service(
+  cluster='devcluster', role='www-data', environment='test', name='never_created',
+  task=SimpleTask('sleeper', 'sleep 600'),
+)]
+"""
+
+START = datetime(2024, 1, 1)
+
+with DAG(dag_id="aurora_test_failing_job", schedule=None, start_date=START, catchup=False):
+    AuroraRunJobOperator(task_id="run", job_key="devcluster/www-data/test/always_fails",
+                         config=FAILING_JOB, poll_interval=0.5, if_running="kill")
+
+with DAG(dag_id="aurora_test_unreachable", schedule=None, start_date=START, catchup=False):
+    AuroraCreateJobOperator(task_id="create", job_key="devcluster/www-data/test/never_created",
+                            config=SERVICE, aurora_conn_id="aurora_unreachable")
+
+with DAG(dag_id="aurora_test_bad_token", schedule=None, start_date=START, catchup=False):
+    AuroraCreateJobOperator(task_id="create", job_key="devcluster/www-data/test/never_created",
+                            config=SERVICE, aurora_conn_id="aurora_bad_token")
+
+with DAG(dag_id="aurora_test_bad_config", schedule=None, start_date=START, catchup=False):
+    AuroraCreateJobOperator(task_id="create", job_key="devcluster/www-data/test/never_created",
+                            config=SERVICE.replace("sleep 600", "sleep {{duration}}"),
+                            retries=3)

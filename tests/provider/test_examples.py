@@ -1,0 +1,36 @@
+"""Every example DAG, run with ``dag.test()`` against the real scheduler (deferrable paths:
+the triggers run inline)."""
+
+from __future__ import annotations
+
+from tests.provider.conftest import EXAMPLES, run_dag
+from tests.scheduler.conftest import Daemon
+
+
+def test_deploy_service_waits_until_running(airflow_env: dict[str, str],
+                                            scheduler: Daemon) -> None:
+    outcome = run_dag(airflow_env, EXAMPLES / "deploy_service.py", "aurora_deploy_service")
+    try:
+        assert outcome.state == "success", outcome.output[-4000:]
+        assert outcome.tasks == {"deploy": "success", "all_running": "success"}
+        with scheduler.client() as client:
+            status = client.job_status("devcluster/www-data/prod/hello")
+        assert [t.status for t in status.active] == ["RUNNING"]
+    finally:
+        with scheduler.client() as client:
+            client.killall("devcluster/www-data/prod/hello")
+
+
+def test_batch_job_runs_to_completion_with_logs(airflow_env: dict[str, str]) -> None:
+    outcome = run_dag(airflow_env, EXAMPLES / "batch_job.py", "aurora_batch_job")
+    assert outcome.state == "success", outcome.output[-4000:]
+    # sum(1..1000) printed by the final 'publish' process, copied into the task log.
+    assert "500500" in outcome.output
+    assert "process publish" in outcome.output
+
+
+def test_cron_file_becomes_a_dag_that_runs_the_template(airflow_env: dict[str, str]) -> None:
+    dag_id = "aurora_cron__www_data__devel__tmp_usage_report"
+    outcome = run_dag(airflow_env, EXAMPLES / "cron_jobs.py", dag_id)
+    assert outcome.state == "success", outcome.output[-4000:]
+    assert "/tmp uses" in outcome.output

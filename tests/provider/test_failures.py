@@ -1,0 +1,57 @@
+"""What a DAG author sees when things go wrong: the task fails with the reason, in one line."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.provider.conftest import connection_json, run_dag
+from tests.scheduler.conftest import Daemon
+
+FAILURES = Path(__file__).with_name("dags") / "failures.py"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_failing_job_fails_its_operator_with_the_reason(
+    airflow_env: dict[str, str], scheduler: Daemon
+) -> None:
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent)}
+    outcome = run_dag(env, FAILURES, "aurora_test_failing_job")
+    assert outcome.state == "failed"
+    assert "instance 0 FAILED" in outcome.output
+    # The process's own output was copied into the task log, from both runs.
+    assert "broken input" in outcome.output
+    with scheduler.client() as client:
+        status = client.job_status("devcluster/www-data/test/always_fails")
+    assert not status.active
+    assert sorted(t.status for t in status.terminal) == ["FAILED", "FAILED"]
+
+
+def test_an_unreachable_scheduler_is_retried_then_named(airflow_env: dict[str, str]) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent),
+           "AIRFLOW_CONN_AURORA_UNREACHABLE": connection_json(url, "some-token")}
+    outcome = run_dag(env, FAILURES, "aurora_test_unreachable")
+    assert outcome.state == "failed"
+    assert f"cannot reach the scheduler at {url}" in outcome.output
+
+
+def test_a_wrong_token_gets_a_clear_401(airflow_env: dict[str, str], scheduler: Daemon) -> None:
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent),
+           "AIRFLOW_CONN_AURORA_BAD_TOKEN": connection_json(scheduler.url, "not-a-token")}
+    outcome = run_dag(env, FAILURES, "aurora_test_bad_token")
+    assert outcome.state == "failed"
+    assert "HTTP 401" in outcome.output
+
+
+def test_a_bad_configuration_fails_without_retry(airflow_env: dict[str, str]) -> None:
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent)}
+    outcome = run_dag(env, FAILURES, "aurora_test_bad_config")
+    assert outcome.state == "failed"
+    assert outcome.tasks == {"create": "failed"}  # not up_for_retry, despite retries=3
+    assert "unbound variables {{duration}}" in outcome.output

@@ -1,0 +1,45 @@
+"""Start-up errors of ``aurora-scheduler`` are one line, never a traceback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "aurora_provider.framework.main", "--work-dir",
+            str(tmp_path / "work"), *flags]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          env={"AURORA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--auth-file", "/nonexistent/auth.json"], "auth file /nonexistent/auth.json"),
+    (["--backend", "mesos"], "mesos backend is not available"),
+    (["--db", "nosuchdb://x"], "cannot open the database 'nosuchdb://x'"),
+])
+def test_startup_errors_are_one_line(tmp_path: Path, flags: list[str], words: str) -> None:
+    result = start(tmp_path, *flags)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "alembic" not in line]
+    assert len(lines) == 1 and lines[0].startswith("aurora-scheduler: ") and words in lines[0]
+
+
+def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
+    result = start(tmp_path, "--listen", "nowhere")
+    assert result.returncode == 2 and "--listen 'nowhere': expected HOST:PORT" in result.stderr
+
+
+def test_a_taken_address_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = start(tmp_path, "--listen", f"127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"aurora-scheduler: cannot listen on 127.0.0.1:{port}: "
+                                     "Address already in use")

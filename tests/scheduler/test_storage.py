@@ -1,0 +1,42 @@
+"""The store: migrations applied at open, batched writes, typed rows back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from aurora_provider.framework.state import TaskState
+from aurora_provider.framework.storage import TaskRow, TaskWrite, open_store
+from aurora_provider.framework.storage.store import EventRow
+
+
+def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url)
+    again = open_store(url)  # idempotent: already at head
+    with again.engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    assert store.jobs() == []
+
+
+def test_batched_rows_round_trip(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    rows = [TaskRow(f"t{i}", "www/prod/x", i, 1, TaskState.PENDING, 1.0, 1.0)
+            for i in range(1000)]
+    with store.transaction() as tx:
+        tx.write_tasks(TaskWrite(new=rows, events=[EventRow(r.task_id, 1.0, r.status)
+                                                   for r in rows]))
+    moved = [TaskRow(r.task_id, r.job_key, r.instance, 1, TaskState.ASSIGNED, 1.0, 2.0,
+                     agent_id="a", host="h", ports={"http": 31000 + r.instance})
+             for r in rows]
+    with store.transaction() as tx:
+        tx.write_tasks(TaskWrite(changed=moved))
+    back = store.tasks(job_key="www/prod/x")
+    assert len(back) == 1000 and back[7].ports == {"http": 31007}
+    assert store.count_by_status() == {"ASSIGNED": 1000}
+    assert len(store.events(job_key="www/prod/x")) == 1000
+    with store.transaction() as tx:
+        tx.delete_tasks([r.task_id for r in rows[:600]])
+    assert len(store.tasks()) == 400 and len(store.events(task_ids=["t0", "t999"])) == 1
