@@ -9,6 +9,9 @@ means the local devcluster, so a laptop needs no set-up at all.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +47,10 @@ def settings_from_connection(conn: Any | None) -> SchedulerSettings:
         url = f"{scheme}://{host}:{conn.port or 8081}"
     extra = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
     return SchedulerSettings(url, conn.password or None, str(extra.get("cluster") or DEVCLUSTER))
+
+
+# (event loop id, url, token) -> [client, users]; entries leave with their last user.
+_SHARED: dict[tuple[int, str, str | None], list[Any]] = {}
 
 
 class AuroraHook(BaseHook):
@@ -98,6 +105,29 @@ class AuroraHook(BaseHook):
         """A non-blocking client for triggers; ``await client.aclose()`` when done."""
         s = await self.asettings()
         return AsyncSchedulerClient(s.url, token=s.token, retry=self.retry, timeout=self.timeout)
+
+    @asynccontextmanager
+    async def shared_client(self) -> AsyncIterator[AsyncSchedulerClient]:
+        """An async client shared by every user of the same scheduler in this event loop.
+
+        A triggerer runs hundreds of triggers in one loop; sharing one client (one
+        connection pool) per scheduler keeps their polls cheap. Closed with its last user.
+        """
+        s = await self.asettings()
+        key = (id(asyncio.get_running_loop()), s.url, s.token)
+        entry = _SHARED.get(key)
+        if entry is None:
+            client = AsyncSchedulerClient(s.url, token=s.token, retry=self.retry,
+                                          timeout=self.timeout)
+            entry = _SHARED[key] = [client, 0]
+        entry[1] += 1
+        try:
+            yield entry[0]
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _SHARED[key]
+                await entry[0].aclose()
 
     def test_connection(self) -> tuple[bool, str]:
         """Used by the UI's "Test" button: who the token belongs to, on which cluster."""

@@ -38,6 +38,7 @@ class AuroraPollingTrigger(BaseTrigger):
         self.job_key = job_key
         self.aurora_conn_id = aurora_conn_id
         self.poll_interval = poll_interval
+        self._last_progress: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -60,21 +61,21 @@ class AuroraPollingTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            client = await AuroraHook(self.aurora_conn_id).aget_conn()
-        except Exception as e:  # a missing or malformed connection
-            yield TriggerEvent(error_event(self.job_key, e))
-            return
-        async with client:
-            while True:
-                try:
+            async with AuroraHook(self.aurora_conn_id).shared_client() as client:
+                while True:
                     payload = await self.poll(client)
-                except Exception as e:  # ApiError after the client's retries, a bad wait...
-                    yield TriggerEvent(error_event(self.job_key, e))
-                    return
-                if payload is not None:
-                    yield TriggerEvent({"job_key": self.job_key, **payload})
-                    return
-                await asyncio.sleep(self.poll_interval)
+                    if payload is not None:
+                        yield TriggerEvent({"job_key": self.job_key, **payload})
+                        return
+                    await asyncio.sleep(self.poll_interval)
+        except Exception as e:  # a bad connection, ApiError after the client's retries...
+            yield TriggerEvent(error_event(self.job_key, e))
+
+    def progress(self, message: str) -> None:
+        """Log where the wait stands, only when that changed (hundreds of triggers poll)."""
+        if message != self._last_progress:
+            self._last_progress = message
+            self.log.info("%s: %s", self.job_key, message)
 
 
 class AuroraJobTrigger(AuroraPollingTrigger):
@@ -91,10 +92,11 @@ class AuroraJobTrigger(AuroraPollingTrigger):
         return {"wait": self.wait}
 
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
+        wait = JobWait.from_json(self.wait)  # a malformed wait fails before any request
         status = await client.job_status(self.job_key)
-        verdict = evaluate(status.model_dump(), JobWait.from_json(self.wait))
+        verdict = evaluate(status.model_dump(), wait)
         if not verdict.done:
-            self.log.info("%s: %s", self.job_key, verdict.message)
+            self.progress(verdict.message)
             return None
         return {"status": "failed" if verdict.failed else "success", **verdict.to_json()}
 
@@ -118,8 +120,8 @@ class AuroraRestartTrigger(AuroraPollingTrigger):
             why = restart.message or f"restart {self.restart_id} was replaced or aborted"
             return {"status": "failed", "message": f"{self.job_key}: {why}"}
         if restart.state == "ACTIVE":
-            self.log.info("%s: restarted %s, restarting %s, waiting %s", self.job_key,
-                          restart.done, restart.in_flight, restart.pending)
+            self.progress(f"restarted {restart.done}, restarting {restart.in_flight}, "
+                          f"waiting {restart.pending}")
             return None
         return {"status": "success", "message": f"{self.job_key}: restarted {restart.done}",
                 "instances": restart.done}

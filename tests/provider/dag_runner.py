@@ -19,8 +19,11 @@ def main() -> None:
         raise SystemExit(f"import errors: {bag.import_errors}")
     dag = bag.dags[dag_id]
     run = dag.test()
-    tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    print(json.dumps({"dag_id": dag_id, "state": str(run.state), "tasks": tasks}))
+    instances = run.get_task_instances()
+    tasks = {ti.task_id: str(ti.state) for ti in instances}
+    durations = {ti.task_id: ti.duration for ti in instances}
+    print(json.dumps({"dag_id": dag_id, "state": str(run.state), "tasks": tasks,
+                      "durations": durations}))
 
 
 if __name__ == "__main__":
