@@ -28,17 +28,30 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Aurora",
-                "python-modules": ["aurora_provider.operators.job"],
+                "python-modules": [
+                    "aurora_provider.operators.job",
+                    "aurora_provider.operators.update",
+                    "aurora_provider.operators.cron",
+                ],
             }
         ],
         "sensors": [
-            {"integration-name": "Aurora", "python-modules": ["aurora_provider.sensors.job"]}
+            {
+                "integration-name": "Aurora",
+                "python-modules": ["aurora_provider.sensors.job", "aurora_provider.sensors.update"],
+            }
         ],
         "hooks": [
             {"integration-name": "Aurora", "python-modules": ["aurora_provider.hooks.aurora"]}
         ],
         "triggers": [
-            {"integration-name": "Aurora", "python-modules": ["aurora_provider.triggers.job"]}
+            {
+                "integration-name": "Aurora",
+                "python-modules": [
+                    "aurora_provider.triggers.job",
+                    "aurora_provider.triggers.update",
+                ],
+            }
         ],
         "connection-types": [
             {

@@ -178,11 +178,27 @@ def runner_argv(
     sandbox: str,
     checkpoint_root: str,
     announcer_ensemble: str | None = None,
+    prebind: bool = False,
 ) -> list[str]:
-    """The command that runs the task in the foreground (spawn it in its own session)."""
+    """The command that runs the task in the foreground (spawn it in its own session).
+
+    With ``prebind`` the job is bound here (raising ``InvalidTask`` if it cannot be) and the
+    runner is handed the bound task (``<executor_data>.spec.json``): a process that already
+    has the configuration language loaded saves the runner 40-60 ms of importing it.
+    """
+    source = ["--executor-data", str(executor_data)]
+    if prebind:
+        from .runner_main import spec_from_executor_data
+
+        spec = spec_from_executor_data(
+            Path(executor_data), task_id, instance, dict(ports), hostname
+        )
+        spec_path = Path(f"{executor_data}.spec.json")
+        spec_path.write_text(spec.to_json())
+        source = ["--task-spec", str(spec_path)]
     argv = [
         sys.executable, "-m", "executor.runner_main",
-        "--executor-data", str(executor_data),
+        *source,
         "--task-id", task_id,
         "--instance", str(instance),
         "--hostname", hostname,

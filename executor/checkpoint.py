@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any, NamedTuple
 from .errors import CheckpointError, CorruptCheckpoint, TaskLocked
 
 Record = dict[str, Any]
+LOCK_ATTEMPTS = 10
 
 
 class TaskPaths(NamedTuple):
@@ -163,11 +165,17 @@ class TaskLock:
     def acquire(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            os.close(fd)
-            raise TaskLocked(f"{self._path}: another runner holds this task") from e
+        # Readers probe the lock with a brief shared lock (``is_locked``); retry a little so
+        # such a probe is not mistaken for another runner.
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as e:
+                if attempt == LOCK_ATTEMPTS - 1:
+                    os.close(fd)
+                    raise TaskLocked(f"{self._path}: another runner holds this task") from e
+                time.sleep(0.01)
         os.ftruncate(fd, 0)
         os.write(fd, b"%d\n" % os.getpid())
         self._fd = fd

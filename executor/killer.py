@@ -1,10 +1,11 @@
 """Killing whole process trees: SIGTERM first, SIGKILL after a grace period.
 
 A run's tree is its session leader (identified by pid *and* start time, so a reused pid is
-never signalled), every descendant, and the leader's process group (which still holds
-descendants whose parent already died). Trees are found from one pass over /proc for all
-the runs being killed: psutil's ``children()`` reads the whole process table once per call,
-which made stopping ten processes cost tens of milliseconds. psutil measures resources.
+never signalled), every descendant, and whatever else is left in the run's session (each run
+leads its own session, so descendants whose parent already died are still found). Trees
+are found from one pass over /proc for all the runs being killed: psutil's ``children()``
+reads the whole process table once per call, which made stopping ten processes cost tens of
+milliseconds. psutil measures resources.
 """
 
 from __future__ import annotations
@@ -28,6 +29,32 @@ def trees(targets: Iterable[Member]) -> dict[int, list[Member]]:
         pid: [(pid, created)] + [(p, procfs.create_time(p)) for p in below[pid]]
         for pid, created in roots
     }
+
+
+def leftovers(leaders: list[int]) -> dict[int, list[Member]]:
+    """Processes still in the sessions of runs whose leaders have exited (one /proc pass).
+
+    A run's process group (same id as its session) that no longer exists needs no scan: the
+    common case costs one ``killpg(leader, 0)``.
+    """
+    below: dict[int, list[int]] = {p: [] for p in leaders if not _group_exists(p)}
+    rest = [leader for leader in leaders if leader not in below]
+    if rest:
+        below.update(procfs.descendants(rest))
+    return {
+        leader: [(pid, created) for pid in members if (created := procfs.create_time(pid))]
+        for leader, members in below.items()
+    }
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (permission denied)
+    return True
 
 
 def signal_trees(targets: Iterable[Member], sig: int) -> list[Member]:

@@ -52,23 +52,31 @@ def is_alive(pid: int, created: float | None) -> bool:
     return abs(_btime() + int(fields[19]) / _CLK_TCK - created) < 0.05
 
 
-def ppid_map() -> dict[int, int]:
-    """pid -> parent pid of every process, from one pass over /proc."""
-    result: dict[int, int] = {}
+def process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, session id) of every live process, from one pass over /proc."""
+    result: dict[int, tuple[int, int]] = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             fields = _stat_fields(int(name))
-            if fields is not None:
-                result[int(name)] = int(fields[1])
+            if fields is not None and fields[0] not in (b"Z", b"X"):
+                result[int(name)] = (int(fields[1]), int(fields[3]))
     return result
 
 
-def descendants(roots: list[int], parents: dict[int, int] | None = None) -> dict[int, list[int]]:
-    """For each root, every process below it (children first, breadth-first)."""
-    parents = ppid_map() if parents is None else parents
+def descendants(
+    roots: list[int], table: dict[int, tuple[int, int]] | None = None
+) -> dict[int, list[int]]:
+    """For each root, every process below it, and every process left in its session.
+
+    Each run leads its own session, so a process whose parent already died (reparented to
+    init) is still found by its session id, which is the leader's pid.
+    """
+    table = process_table() if table is None else table
     children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
+    sessions: dict[int, list[int]] = {}
+    for pid, (ppid, sid) in table.items():
         children.setdefault(ppid, []).append(pid)
+        sessions.setdefault(sid, []).append(pid)
     result = {}
     for root in roots:
         found: list[int] = []
@@ -77,5 +85,7 @@ def descendants(roots: list[int], parents: dict[int, int] | None = None) -> dict
             pid = queue.pop(0)
             found.append(pid)
             queue.extend(children.get(pid, ()))
+        seen = set(found)
+        found += [pid for pid in sessions.get(root, ()) if pid != root and pid not in seen]
         result[root] = found
     return result

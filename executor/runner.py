@@ -26,14 +26,15 @@ from . import checkpoint, procfs
 from .checkpoint import Record, StreamWriter, TaskLock, TaskPaths
 from .clock import Clock, RealClock
 from .errors import CheckpointError, InvalidTask
-from .launch import launch, process_env, read_exit_code
+from .launch import process_env
 from .lifecycle import post, steps
 from .planner import INFINITY, Planner
-from .process_state import LIVE, TERMINAL, ProcessState
+from .process_state import LIVE, ProcessState
+from .runs import Runs
 from .services import Services
 from .spec import TaskSpec
 from .state import Dispatcher, ProcessRun, TaskRecord
-from .supervisor import Exit, Supervisor, exit_reason
+from .supervisor import Supervisor
 from .task_state import TERMINAL as TASK_TERMINAL
 from .task_state import TaskState
 
@@ -72,6 +73,11 @@ class Runner:
         self.dispatcher = Dispatcher(self.record)
         self.dispatcher.listen(self)
         self.supervisor = Supervisor()
+        self.runs = Runs(
+            spec, self.paths, sandbox=self.sandbox, log_dir=self.log_dir, env=self._env,
+            clock=self.clock, supervisor=self.supervisor, record=self.record,
+            set_process=self._set_process, log=self._log,
+        )  # fmt: skip
         self.services = Services(
             spec, self.paths, sandbox=self.sandbox, log_dir=self.log_dir, env=self._env,
             hostname=self.hostname, ensemble=announcer_ensemble,
@@ -122,9 +128,9 @@ class Runner:
             if self._finalization_start is None:
                 self._finalization_start = when
             if live:
-                self._kill_everything()
+                self.runs.kill_everything()
         elif state in TASK_TERMINAL and live:
-            self._kill_everything()
+            self.runs.kill_everything()
 
     # ------------------------------------------------------------------ recording
     def _log(self, message: str) -> None:
@@ -219,7 +225,7 @@ class Runner:
                 "time": self.clock.time(),
             }
         )
-        self._resume_runs()
+        self.runs.resume()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -245,30 +251,6 @@ class Runner:
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self.request_stop(TaskState.KILLED, f"runner received {signal.Signals(signum).name}")
-
-    def _resume_runs(self) -> None:
-        now = self.clock.time()
-        for runs in list(self.record.processes.values()):
-            run = runs[-1]
-            if run.state not in LIVE:
-                continue
-            exit_file = self.paths.exit_file(run.process, run.run)
-            if run.pid is not None and self.supervisor.watch(
-                run.process, run.run, run.pid, run.create_time, child=False, exit_file=exit_file
-            ):
-                self._log(f"re-attached to {run.process} run {run.run} (pid {run.pid})")
-                if run.state is ProcessState.FORKED:
-                    self._set_process(run.process, run.run, ProcessState.RUNNING, start_time=now)
-                continue
-            rc = read_exit_code(exit_file)
-            if rc is not None:
-                stop = exit_file.stat().st_mtime
-                if run.state is ProcessState.FORKED:
-                    self._set_process(run.process, run.run, ProcessState.RUNNING, start_time=stop)
-                self._finish_run(Exit(run.process, run.run, rc, False), stop)
-            else:
-                self._log(f"{run.process} run {run.run} vanished: LOST")
-                self._set_process(run.process, run.run, ProcessState.LOST, stop_time=now)
 
     def _teardown(self) -> None:
         self.services.withdraw()
@@ -300,100 +282,6 @@ class Runner:
         if status == "unhealthy":
             self.request_stop(TaskState.FAILED, f"Failed health check! {reason}")
 
-    # ------------------------------------------------------------------ processes
-    def _launch(self, plan: Planner, name: str) -> None:
-        spec = self.spec.process(name)
-        current = self.record.current_run(name)
-        if current is None or current.state in TERMINAL:
-            run = 0 if current is None else current.run + 1
-            self._set_process(name, run, ProcessState.WAITING)
-        else:
-            run = current.run
-        now = self.clock.time()
-        exit_file = self.paths.exit_file(name, run)
-        try:
-            launched = launch(
-                process=name,
-                run=run,
-                cmdline=spec.cmdline,
-                sandbox=self.sandbox,
-                log_dir=self.log_dir,
-                logger=spec.logger,
-                exit_file=exit_file,
-                env=self._env,
-            )
-        except OSError as e:
-            self._log(f"{name} run {run} could not start: {e}")
-            self._set_process(
-                name,
-                run,
-                ProcessState.FAILED,
-                stop_time=now,
-                reason=f"cannot launch: {e.strerror or e}",
-            )
-            return
-        self._set_process(
-            name,
-            run,
-            ProcessState.FORKED,
-            pid=launched.pid,
-            create_time=launched.create_time,
-            fork_time=now,
-        )
-        self.supervisor.watch(
-            name,
-            run,
-            launched.pid,
-            launched.create_time,
-            child=True,
-            exit_file=exit_file,
-            pumps=launched.pumps,
-        )
-        self._set_process(name, run, ProcessState.RUNNING, start_time=self.clock.time())
-        self._log(f"{name} run {run} started (pid {launched.pid})")
-
-    def _finish_run(self, exit: Exit, stop_time: float | None = None) -> None:
-        current = self.record.current_run(exit.process)
-        if current is None or current.run != exit.run or current.state not in LIVE:
-            return
-        rc = exit.return_code
-        if rc is None or rc < 0:
-            state = ProcessState.KILLED
-        elif rc == 0:
-            state = ProcessState.SUCCESS
-        else:
-            state = ProcessState.FAILED
-        fields: dict[str, Any] = {"stop_time": stop_time or self.clock.time(), "return_code": rc}
-        reason = exit_reason(rc)
-        if reason:
-            fields["reason"] = reason
-        self._log(
-            f"{exit.process} run {exit.run} {state.value}" + (f" ({reason})" if reason else "")
-        )
-        self._set_process(exit.process, exit.run, state, **fields)
-
-    def _kill_everything(self) -> None:
-        for exit in self.supervisor.kill_all():
-            current = self.record.current_run(exit.process)
-            if current is not None and current.run == exit.run and current.state in LIVE:
-                self._set_process(
-                    exit.process,
-                    exit.run,
-                    ProcessState.KILLED,
-                    stop_time=self.clock.time(),
-                    return_code=exit.return_code,
-                    reason="killed at teardown",
-                )
-
-    def _run_plan(self, plan: Planner) -> bool:
-        now = self.clock.time()
-        runnable = plan.runnable_at(now)
-        if self.spec.max_concurrency > 0:
-            runnable = runnable[: max(self.spec.max_concurrency - len(plan.running), 0)]
-        for name in runnable:
-            self._launch(plan, name)
-        return bool(runnable)
-
     # ------------------------------------------------------------------ stages
     def is_healthy(self) -> bool:
         limit = self.spec.max_failures
@@ -422,7 +310,7 @@ class Runner:
             return self._shutdown_step()
         if self.regular.is_complete() or not self.is_healthy():
             return None
-        self._run_plan(self.regular)
+        self.runs.run_plan(self.regular)
         if self.regular.is_complete() or not self.is_healthy():
             return None
         return min(MAX_ITERATION_WAIT, self.regular.next_wait(self.clock.time()))
@@ -451,7 +339,7 @@ class Runner:
         return None
 
     def _stage_finalizing(self) -> float | None:
-        self._run_plan(self.finalizing)
+        self.runs.run_plan(self.finalizing)
         if self.finalizing.deadlocked(self.clock.time()):
             return None
         remaining = self._finalization_remaining()
@@ -512,7 +400,7 @@ class Runner:
             except BlockingIOError:
                 pass
         for exit in self.supervisor.on_readable(ready):
-            self._finish_run(exit)
+            self.runs.finish(exit)
 
 
 def load_runner(checkpoint_root: Path, task_id: str, **kw: Any) -> Runner:

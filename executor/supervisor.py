@@ -54,6 +54,9 @@ class Supervisor:
         # Processes of trees we signalled, watched through pidfds too: descendants can
         # outlive their session leader and must be gone before the task moves on.
         self._signalled: dict[int, tuple[float | None, int]] = {}  # pid -> (start, pidfd)
+        # Sessions of runs being torn down: rescanned once their known members are gone, for
+        # processes forked while the SIGTERMs were on their way.
+        self._sessions: set[int] = set()
 
     def watch(
         self,
@@ -102,6 +105,23 @@ class Supervisor:
                 exits.append(self._reap(handle))
         return exits
 
+    def _sweep(self, handle: Handle) -> None:
+        """Deal with what a run left in its session once its leader has exited.
+
+        A run being torn down is left to ``stragglers``, which rescans all torn-down
+        sessions at once and SIGTERMs what it finds (a SIGTERM that reached a leader while
+        it was still forking would otherwise leave the child running). A run that ended
+        by itself has its leftovers SIGKILLed, as Thermos cleaned up a finished tree.
+        """
+        if handle.terminated:
+            return  # one rescan of every torn-down session follows (``stragglers``)
+        for pid, created in killer.leftovers([handle.pid])[handle.pid]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            if pid not in self._signalled:  # confirmed gone before the task ends
+                with contextlib.suppress(OSError):
+                    self._signalled[pid] = (created, os.pidfd_open(pid))
+
     def _reap(self, handle: Handle, block: bool = True) -> Exit:
         rc: int | None = None
         if handle.child:
@@ -116,12 +136,14 @@ class Supervisor:
             pump.close()
         os.close(handle.pidfd)
         del self.handles[handle.process]
+        self._sweep(handle)
         return Exit(handle.process, handle.run, rc, handle.terminated)
 
     def terminate(self, processes: list[str], sig: int = signal.SIGTERM) -> None:
         handles = [self.handles[n] for n in processes if n in self.handles]
         for handle in handles:
             handle.terminated = True
+            self._sessions.add(handle.pid)
         targets = [(h.pid, h.create_time) for h in handles]
         leaders = {h.pid for h in handles}
         for pid, created in killer.signal_trees(targets, sig):
@@ -132,30 +154,45 @@ class Supervisor:
 
     def stragglers(self) -> list[int]:
         """Processes of signalled trees still alive (descendants can outlive the leader)."""
+        self._prune()
+        if not self._signalled and self._sessions:
+            gone = sorted(self._sessions - {h.pid for h in self.handles.values()})
+            for leader, left in killer.leftovers(gone).items():
+                if not left:
+                    self._sessions.discard(leader)
+                for pid, created in left:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGTERM)
+                        self._signalled[pid] = (created, os.pidfd_open(pid))
+            self._prune()
+        return list(self._signalled)
+
+    def _prune(self) -> None:
         for pid, (created, fd) in list(self._signalled.items()):
             if not procfs.is_alive(pid, created):
                 os.close(fd)
                 del self._signalled[pid]
-        return list(self._signalled)
 
     def kill_all(self) -> list[Exit]:
         """SIGKILL every live tree and straggler; the exits of the live runs."""
         self.terminate(list(self.handles), signal.SIGKILL)
+        self._confirm([h.pidfd for h in self.handles.values() if not h.child])
+        exits = [self._reap(handle) for handle in list(self.handles.values())]
+        self._confirm([])  # and whatever the reaped runs left in their sessions
+        self._sessions.clear()  # their leaders' pids may be reused from now on
+        return exits
+
+    def _confirm(self, fds: list[int]) -> None:
+        """SIGKILL the stragglers and wait until they and ``fds`` are gone (pidfds fire)."""
         for pid in self.stragglers():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        # SIGKILL is delivered asynchronously: confirm the deaths (pidfds turn readable).
         deadline = time.monotonic() + KILL_CONFIRM_TIMEOUT
-        pending = [fd for _, fd in self._signalled.values()]
-        pending += [h.pidfd for h in self.handles.values() if not h.child]
+        pending = fds + [fd for _, fd in self._signalled.values()]
         while pending and (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select(pending, [], [], left)
             pending = [fd for fd in pending if fd not in ready]
         self.stragglers()
-        exits = []
-        for handle in list(self.handles.values()):
-            exits.append(self._reap(handle))
-        return exits
 
     def close(self) -> None:
         for _, fd in self._signalled.values():

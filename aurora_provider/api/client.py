@@ -257,6 +257,128 @@ class SchedulerClient(_Base):
         path = f"/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}"
         return self.request("GET", path, params={"tail_bytes": str(tail_bytes)}).text
 
+    # -- job updates ----------------------------------------------------------------------
+
+    def start_update(self, job: m.JobConfiguration | Mapping[str, Any],
+                     message: str | None = None) -> m.UpdateDetails:
+        """Start a rolling update of the job to this configuration (wire form)."""
+        body = {"job": _job_body(job), "message": message}
+        return self._post("/api/v1/updates", body, m.UpdateDetails)
+
+    def update_details(self, key: str | _KeyLike,
+                       update_id: str | None = None) -> m.UpdateDetails:
+        """One update with its events: by id, else the job's active one, else its newest."""
+        return self._get(_update_path(key, update_id), m.UpdateDetails)
+
+    def list_updates(self, *, cluster: str | None = None, role: str | None = None,
+                     environment: str | None = None, name: str | None = None,
+                     status: str | None = None, limit: int | None = None) -> m.UpdateList:
+        """Updates, newest first; key parts are globs, status a group or a state name."""
+        params = _update_filters(cluster, role, environment, name, status, limit)
+        return self._get("/api/v1/updates", m.UpdateList, params)
+
+    def pause_update(self, key: str | _KeyLike, message: str | None = None,
+                     update_id: str | None = None) -> m.UpdateSummary:
+        return self._update_action(key, "pause", message, update_id)
+
+    def resume_update(self, key: str | _KeyLike, message: str | None = None,
+                      update_id: str | None = None) -> m.UpdateSummary:
+        return self._update_action(key, "resume", message, update_id)
+
+    def abort_update(self, key: str | _KeyLike, message: str | None = None,
+                     update_id: str | None = None) -> m.UpdateSummary:
+        return self._update_action(key, "abort", message, update_id)
+
+    def rollback_update(self, key: str | _KeyLike, message: str | None = None,
+                        update_id: str | None = None) -> m.UpdateSummary:
+        return self._update_action(key, "rollback", message, update_id)
+
+    def pulse_update(self, key: str | _KeyLike,
+                     update_id: str | None = None) -> m.UpdateSummary:
+        """Keep a coordinated update (pulse_interval_secs) going."""
+        return self._update_action(key, "pulse", None, update_id)
+
+    def _update_action(self, key: str | _KeyLike, verb: str, message: str | None,
+                       update_id: str | None) -> m.UpdateSummary:
+        body = {"message": message, "update_id": update_id}
+        return self._post(f"/api/v1/updates/{job_path(key)}/{verb}", body, m.UpdateSummary)
+
+    # -- operations: cron, quotas, maintenance, admin (issue 5) -----------------------------
+
+    def schedule_cron(self, job: m.JobConfiguration | Mapping[str, Any]) -> m.CronJobModel:
+        """Create or replace a cron job's template."""
+        return self._post("/api/v1/cron", {"job": _job_body(job)}, m.CronJobModel)
+
+    def list_cron(self) -> m.CronJobList:
+        return self._get("/api/v1/cron", m.CronJobList)
+
+    def cron_job(self, key: str | _KeyLike) -> m.CronJobModel:
+        return self._get(f"/api/v1/cron/{job_path(key)}", m.CronJobModel)
+
+    def deschedule_cron(self, key: str | _KeyLike) -> m.CronJobModel:
+        response = self.request("DELETE", f"/api/v1/cron/{job_path(key)}")
+        return m.CronJobModel.model_validate(response.json())
+
+    def start_cron(self, key: str | _KeyLike) -> m.CronRunModel:
+        return self._post(f"/api/v1/cron/{job_path(key)}/start", {}, m.CronRunModel)
+
+    def cron_runs(self, key: str | _KeyLike, limit: int = 20) -> m.CronRunList:
+        """The cron job's runs, newest first."""
+        return self._get(f"/api/v1/cron/{job_path(key)}/runs", m.CronRunList,
+                         {"limit": str(limit)})
+
+    def get_quota(self, role: str) -> m.QuotaReport:
+        return self._get(f"/api/v1/quotas/{role}", m.QuotaReport)
+
+    def set_quota(self, role: str, cpu: float, ram_mb: float, disk_mb: float) -> m.QuotaReport:
+        body = {"cpu": cpu, "ram_mb": ram_mb, "disk_mb": disk_mb}
+        response = self.request("PUT", f"/api/v1/quotas/{role}", body)
+        return m.QuotaReport.model_validate(response.json())
+
+    def increase_quota(self, role: str, cpu: float, ram_mb: float,
+                       disk_mb: float) -> m.QuotaReport:
+        body = {"cpu": cpu, "ram_mb": ram_mb, "disk_mb": disk_mb}
+        return self._post(f"/api/v1/quotas/{role}/increase", body, m.QuotaReport)
+
+    def host_status(self, hosts: Sequence[str] | None = None) -> m.HostStatusList:
+        """The named hosts' maintenance modes, or every host in maintenance."""
+        return self._get("/api/v1/maintenance", m.HostStatusList,
+                         {"hosts": ",".join(hosts)} if hosts else None)
+
+    def start_maintenance(self, hosts: Sequence[str]) -> m.HostStatusList:
+        return self._post("/api/v1/maintenance/start", {"hosts": list(hosts)},
+                          m.HostStatusList)
+
+    def drain_hosts(self, hosts: Sequence[str],
+                    percentage: float | None = None) -> m.HostStatusList:
+        return self._post("/api/v1/maintenance/drain",
+                          {"hosts": list(hosts), "percentage": percentage}, m.HostStatusList)
+
+    def end_maintenance(self, hosts: Sequence[str]) -> m.HostStatusList:
+        return self._post("/api/v1/maintenance/end", {"hosts": list(hosts)},
+                          m.HostStatusList)
+
+    def backup_now(self) -> m.BackupModel:
+        return self._post("/api/v1/admin/backups", {}, m.BackupModel)
+
+    def list_backups(self) -> m.BackupList:
+        return self._get("/api/v1/admin/backups", m.BackupList)
+
+    def restore_backup(self, backup_id: str, work_dir: str) -> m.RestoreResponse:
+        """Write a backup as the store of an empty work dir on the scheduler's host."""
+        return self._post(f"/api/v1/admin/backups/{backup_id}/restore",
+                          {"work_dir": work_dir}, m.RestoreResponse)
+
+    def prune_tasks(self, *, states: Sequence[str] | None = None, role: str | None = None,
+                    environment: str | None = None, name: str | None = None,
+                    limit: int | None = None) -> m.PruneResponse:
+        body = {"states": list(states) if states else None, "role": role,
+                "environment": environment, "name": name, "limit": limit}
+        return self._post("/api/v1/admin/prune", body, m.PruneResponse)
+
+    def reconcile_tasks(self) -> m.ReconcileResponse:
+        return self._post("/api/v1/admin/reconcile", {}, m.ReconcileResponse)
+
 
 class AsyncSchedulerClient(_Base):
     """Non-blocking client (for triggers); the same methods as ``SchedulerClient``."""
@@ -368,3 +490,137 @@ class AsyncSchedulerClient(_Base):
         path = f"/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}"
         response = await self.request("GET", path, params={"tail_bytes": str(tail_bytes)})
         return response.text
+
+    # -- job updates ----------------------------------------------------------------------
+
+    async def start_update(self, job: m.JobConfiguration | Mapping[str, Any],
+                           message: str | None = None) -> m.UpdateDetails:
+        body = {"job": _job_body(job), "message": message}
+        return await self._post("/api/v1/updates", body, m.UpdateDetails)
+
+    async def update_details(self, key: str | _KeyLike,
+                             update_id: str | None = None) -> m.UpdateDetails:
+        return await self._get(_update_path(key, update_id), m.UpdateDetails)
+
+    async def list_updates(self, *, cluster: str | None = None, role: str | None = None,
+                           environment: str | None = None, name: str | None = None,
+                           status: str | None = None, limit: int | None = None
+                           ) -> m.UpdateList:
+        params = _update_filters(cluster, role, environment, name, status, limit)
+        return await self._get("/api/v1/updates", m.UpdateList, params)
+
+    async def pause_update(self, key: str | _KeyLike, message: str | None = None,
+                           update_id: str | None = None) -> m.UpdateSummary:
+        return await self._update_action(key, "pause", message, update_id)
+
+    async def resume_update(self, key: str | _KeyLike, message: str | None = None,
+                            update_id: str | None = None) -> m.UpdateSummary:
+        return await self._update_action(key, "resume", message, update_id)
+
+    async def abort_update(self, key: str | _KeyLike, message: str | None = None,
+                           update_id: str | None = None) -> m.UpdateSummary:
+        return await self._update_action(key, "abort", message, update_id)
+
+    async def rollback_update(self, key: str | _KeyLike, message: str | None = None,
+                              update_id: str | None = None) -> m.UpdateSummary:
+        return await self._update_action(key, "rollback", message, update_id)
+
+    async def pulse_update(self, key: str | _KeyLike,
+                           update_id: str | None = None) -> m.UpdateSummary:
+        return await self._update_action(key, "pulse", None, update_id)
+
+    async def _update_action(self, key: str | _KeyLike, verb: str, message: str | None,
+                             update_id: str | None) -> m.UpdateSummary:
+        body = {"message": message, "update_id": update_id}
+        return await self._post(f"/api/v1/updates/{job_path(key)}/{verb}", body,
+                                m.UpdateSummary)
+
+    # -- operations: cron, quotas, maintenance, admin (issue 5) -----------------------------
+
+    async def schedule_cron(self, job: m.JobConfiguration | Mapping[str, Any]) -> m.CronJobModel:
+        """Create or replace a cron job's template."""
+        return await self._post("/api/v1/cron", {"job": _job_body(job)}, m.CronJobModel)
+
+    async def list_cron(self) -> m.CronJobList:
+        return await self._get("/api/v1/cron", m.CronJobList)
+
+    async def cron_job(self, key: str | _KeyLike) -> m.CronJobModel:
+        return await self._get(f"/api/v1/cron/{job_path(key)}", m.CronJobModel)
+
+    async def deschedule_cron(self, key: str | _KeyLike) -> m.CronJobModel:
+        response = await self.request("DELETE", f"/api/v1/cron/{job_path(key)}")
+        return m.CronJobModel.model_validate(response.json())
+
+    async def start_cron(self, key: str | _KeyLike) -> m.CronRunModel:
+        return await self._post(f"/api/v1/cron/{job_path(key)}/start", {}, m.CronRunModel)
+
+    async def cron_runs(self, key: str | _KeyLike, limit: int = 20) -> m.CronRunList:
+        """The cron job's runs, newest first."""
+        return await self._get(f"/api/v1/cron/{job_path(key)}/runs", m.CronRunList,
+                         {"limit": str(limit)})
+
+    async def get_quota(self, role: str) -> m.QuotaReport:
+        return await self._get(f"/api/v1/quotas/{role}", m.QuotaReport)
+
+    async def set_quota(self, role: str, cpu: float, ram_mb: float,
+                        disk_mb: float) -> m.QuotaReport:
+        body = {"cpu": cpu, "ram_mb": ram_mb, "disk_mb": disk_mb}
+        response = await self.request("PUT", f"/api/v1/quotas/{role}", body)
+        return m.QuotaReport.model_validate(response.json())
+
+    async def increase_quota(self, role: str, cpu: float, ram_mb: float,
+                       disk_mb: float) -> m.QuotaReport:
+        body = {"cpu": cpu, "ram_mb": ram_mb, "disk_mb": disk_mb}
+        return await self._post(f"/api/v1/quotas/{role}/increase", body, m.QuotaReport)
+
+    async def host_status(self, hosts: Sequence[str] | None = None) -> m.HostStatusList:
+        """The named hosts' maintenance modes, or every host in maintenance."""
+        return await self._get("/api/v1/maintenance", m.HostStatusList,
+                         {"hosts": ",".join(hosts)} if hosts else None)
+
+    async def start_maintenance(self, hosts: Sequence[str]) -> m.HostStatusList:
+        return await self._post("/api/v1/maintenance/start", {"hosts": list(hosts)},
+                          m.HostStatusList)
+
+    async def drain_hosts(self, hosts: Sequence[str],
+                    percentage: float | None = None) -> m.HostStatusList:
+        return await self._post("/api/v1/maintenance/drain",
+                          {"hosts": list(hosts), "percentage": percentage}, m.HostStatusList)
+
+    async def end_maintenance(self, hosts: Sequence[str]) -> m.HostStatusList:
+        return await self._post("/api/v1/maintenance/end", {"hosts": list(hosts)},
+                          m.HostStatusList)
+
+    async def backup_now(self) -> m.BackupModel:
+        return await self._post("/api/v1/admin/backups", {}, m.BackupModel)
+
+    async def list_backups(self) -> m.BackupList:
+        return await self._get("/api/v1/admin/backups", m.BackupList)
+
+    async def restore_backup(self, backup_id: str, work_dir: str) -> m.RestoreResponse:
+        """Write a backup as the store of an empty work dir on the scheduler's host."""
+        return await self._post(f"/api/v1/admin/backups/{backup_id}/restore",
+                          {"work_dir": work_dir}, m.RestoreResponse)
+
+    async def prune_tasks(self, *, states: Sequence[str] | None = None, role: str | None = None,
+                    environment: str | None = None, name: str | None = None,
+                    limit: int | None = None) -> m.PruneResponse:
+        body = {"states": list(states) if states else None, "role": role,
+                "environment": environment, "name": name, "limit": limit}
+        return await self._post("/api/v1/admin/prune", body, m.PruneResponse)
+
+    async def reconcile_tasks(self) -> m.ReconcileResponse:
+        return await self._post("/api/v1/admin/reconcile", {}, m.ReconcileResponse)
+
+
+def _update_path(key: str | _KeyLike, update_id: str | None) -> str:
+    path = f"/api/v1/updates/{job_path(key)}"
+    return f"{path}/{update_id}" if update_id else path
+
+
+def _update_filters(cluster: str | None, role: str | None, environment: str | None,
+                    name: str | None, status: str | None,
+                    limit: int | None) -> dict[str, str] | None:
+    given = {"cluster": cluster, "role": role, "environment": environment, "name": name,
+             "status": status, "limit": str(limit) if limit is not None else None}
+    return {k: v for k, v in given.items() if v is not None} or None

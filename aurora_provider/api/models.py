@@ -233,3 +233,196 @@ class TaskLogs(BaseModel):
     task_id: str
     sandbox: str | None = None
     processes: list[ProcessLogsModel]
+
+
+# -- job updates (issue 5) ------------------------------------------------------------------
+
+
+class StartUpdateRequest(_Strict):
+    job: JobConfiguration
+    message: str | None = Field(default=None, description="why; recorded with the first event")
+
+
+class UpdateActionRequest(_Strict):
+    """Pause, resume, abort, rollback or pulse the job's active update."""
+
+    message: str | None = None
+    update_id: str | None = Field(default=None,
+                                  description="refuse (409) unless this is the active update")
+
+
+class UpdateSettingsModel(BaseModel):
+    batch_size: int
+    watch_secs: float
+    max_per_shard_failures: int
+    max_total_failures: int
+    rollback_on_failure: bool
+    wait_for_batch_completion: bool
+    pulse_interval_secs: float | None = None
+    strategy: Literal["queue", "batch", "variable_batch"]
+    batch_sizes: list[int] = []
+    autopause_after_batch: bool = False
+
+
+class UpdateEventModel(BaseModel):
+    timestamp: float
+    status: str
+    user: str | None = None
+    message: str | None = None
+
+
+class InstanceEventModel(BaseModel):
+    instance: int
+    timestamp: float
+    action: str  # INSTANCE_UPDATING, INSTANCE_UPDATED, INSTANCE_ROLLING_BACK, ...
+
+
+class InstanceProgressModel(BaseModel):
+    instance: int
+    state: Literal["IDLE", "WORKING", "SUCCEEDED", "FAILED"]  # in the current direction
+    failures: int
+    task_id: str | None = None
+
+
+class UpdateSummary(BaseModel):
+    update_id: str
+    key: str  # cluster/role/environment/name
+    status: str  # ROLLING_FORWARD, ..., ROLLED_FORWARD, ROLLED_BACK, ABORTED, ERROR, FAILED
+    active: bool
+    user: str
+    message: str | None = None
+    created_at: float
+    updated_at: float
+
+
+class UpdateDetails(UpdateSummary):
+    settings: UpdateSettingsModel
+    instances: int  # the instance count the update brings the job to
+    add: list[int]
+    remove: list[int]
+    replace: list[int]
+    last_pulse_at: float | None = None
+    progress: list[InstanceProgressModel]
+    events: list[UpdateEventModel]
+    instance_events: list[InstanceEventModel]
+
+
+class UpdateList(BaseModel):
+    updates: list[UpdateSummary]
+
+
+# -- operations: cron, quotas, maintenance, admin (issue 5) ---------------------------------
+
+
+class CronScheduleRequest(_Strict):
+    job: JobConfiguration
+
+
+class CronRunModel(BaseModel):
+    """One trigger of a cron job; ``outcome`` is set once all its tasks are terminal
+    (FINISHED, FAILED, KILLED, LOST, or CANCELLED when the collision policy skipped it)."""
+
+    run_id: int
+    key: str  # cluster/role/environment/name
+    scheduled_at: float | None = None  # null when started by hand
+    triggered_at: float
+    started_at: float | None = None  # when its tasks were created
+    state: Literal["WAITING", "RUNNING", "DONE"]
+    outcome: str | None = None
+    task_ids: list[str] = []
+    finished_at: float | None = None
+    message: str | None = None
+
+
+class CronJobModel(BaseModel):
+    key: str
+    schedule: str
+    collision_policy: str
+    timezone: str
+    catch_up: bool
+    instances: int
+    next_runs: list[float]  # the next trigger times, epoch seconds
+    created_at: float
+    updated_at: float
+    last_run: CronRunModel | None = None
+
+
+class CronJobList(BaseModel):
+    jobs: list[CronJobModel]
+
+
+class CronRunList(BaseModel):
+    key: str
+    runs: list[CronRunModel]  # newest first
+
+
+class ResourceAmounts(_Strict):
+    cpu: float = Field(ge=0)
+    ram_mb: float = Field(ge=0)
+    disk_mb: float = Field(ge=0)
+
+
+class QuotaReport(BaseModel):
+    role: str
+    quota: ResourceAmounts
+    production: ResourceAmounts  # consumed by preferred-tier, non-dedicated tasks
+    non_production: ResourceAmounts
+
+
+class HostsRequest(_Strict):
+    hosts: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+
+
+class DrainRequest(HostsRequest):
+    percentage: float | None = Field(
+        default=None, ge=0, le=100,
+        description="keep at least this share of each job's instances RUNNING")
+
+
+class HostStatusModel(BaseModel):
+    host: str
+    mode: Literal["NONE", "SCHEDULED", "DRAINING", "DRAINED"]
+    percentage: float | None = None
+    active_tasks: int
+
+
+class HostStatusList(BaseModel):
+    hosts: list[HostStatusModel]
+
+
+class BackupModel(BaseModel):
+    backup_id: str
+    created_at: float
+    size_bytes: int
+    format: str  # sqlite or json
+
+
+class BackupList(BaseModel):
+    backups: list[BackupModel]
+
+
+class RestoreRequest(_Strict):
+    work_dir: str = Field(min_length=1, description="an empty directory on the scheduler host")
+
+
+class RestoreResponse(BaseModel):
+    backup_id: str
+    work_dir: str
+    database: str
+
+
+class PruneRequest(_Strict):
+    states: list[str] | None = None  # terminal states; default all of them
+    role: str | None = None
+    environment: str | None = None
+    name: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+
+
+class PruneResponse(BaseModel):
+    pruned: list[str]  # task ids
+
+
+class ReconcileResponse(BaseModel):
+    checked: int
+    changed: list[str]

@@ -7,7 +7,22 @@ import sys
 from argparse import Namespace
 
 from aurora_provider.api import ApiError
+from aurora_provider.cli.admin_commands import ADMIN_COMMANDS
+from aurora_provider.config import ConfigError
 from aurora_provider.hooks.aurora import AuroraHook
+
+
+def run_admin(name: str, args: Namespace) -> None:
+    """One of aurora-admin's commands, against the connection's scheduler."""
+    command = next(c for c in ADMIN_COMMANDS if c.name == name)
+    try:
+        with AuroraHook(args.conn_id).get_conn() as client:
+            status = command.run(client, args)
+    except (ApiError, ConfigError) as e:
+        _fail(e)
+        return
+    if status:
+        raise SystemExit(status)
 
 
 def _fail(error: Exception) -> None:

@@ -20,6 +20,9 @@ from aurora_provider.config import ConfigError
 NOUN_MODULES: tuple[str, ...] = (
     "aurora_provider.cli.config_noun",
     "aurora_provider.cli.job_noun",
+    "aurora_provider.cli.update_noun",
+    "aurora_provider.cli.cron_noun",
+    "aurora_provider.cli.quota_noun",
 )
 
 # Exception roots whose message is meant for the user; a package adds its root here.

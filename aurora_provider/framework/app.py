@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aurora_provider.api import models as m
+from aurora_provider.framework import routes_admin, routes_cron, routes_updates
 from aurora_provider.framework.auth import Authenticator, Principal
 from aurora_provider.framework.backends.base import LogSource
 from aurora_provider.framework.errors import InvalidRequest, NotFound, SchedulerError
@@ -200,6 +201,9 @@ def create_app(jobs: JobService, auth: Authenticator, *, backend_name: str,
             raise NotFound(f"no {stream} for task {task_id}, process {process}, run {run}")
         return text
 
+    routes_updates.register(app, jobs)  # /api/v1/updates (issue 5)
+    routes_cron.register(app, jobs)  # /api/v1/cron (issue 5)
+    routes_admin.register(app, jobs)  # /api/v1/quotas, /maintenance, /admin (issue 5)
     return app
 
 

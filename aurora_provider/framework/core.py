@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from aurora_provider.framework.backends.base import Backend, Launch, StatusUpdate
 from aurora_provider.framework.changes import Changes, TaskCache
+from aurora_provider.framework.errors import Conflict
 from aurora_provider.framework.metrics import Metrics
 from aurora_provider.framework.placement import (
     AttributeCounts,
@@ -82,6 +83,12 @@ class Scheduler:
         self._demands: dict[int, Demand] = {}
         self._updates: list[StatusUpdate] = []
         self._last_prune = 0.0
+        # Run under the lock at the start of every round, before its changes are gathered
+        # (cron triggers, host drains, preemption); each commits its own changes.
+        self.round_hooks: list[Callable[[], None]] = []
+        # Why a job may not be killed, restarted or grown right now (an active update, as
+        # Aurora's assertNotUpdating), or None; each feature that can hold a job adds one.
+        self.job_guards: list[Callable[[str], str | None]] = []
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -118,6 +125,13 @@ class Scheduler:
             agent_id=row.agent_id or "", hostname=row.host or "", ports=dict(row.ports),
             config=self.store.config(row.config_id), cpu=demand.cpu, ram_mb=demand.ram_mb,
             disk_mb=demand.disk_mb)
+
+    def assert_changeable(self, job_key: str) -> None:
+        """Raise Conflict when a guard holds the job (call with the lock held)."""
+        for guard in self.job_guards:
+            reason = guard(job_key)
+            if reason:
+                raise Conflict(reason)
 
     def changes(self) -> Changes:
         return Changes(self.cache, self.clock())
@@ -207,6 +221,8 @@ class Scheduler:
     def run_round(self) -> RoundStats:
         started = time.perf_counter()
         with self.lock:
+            for hook in self.round_hooks:
+                hook()
             ch = self.changes()
             updates = self._updates + self.backend.poll()
             self._updates = []

@@ -11,7 +11,9 @@ from typing import Any
 from aurora_provider.api import models as m
 from aurora_provider.framework.changes import Changes
 from aurora_provider.framework.core import Scheduler, new_task_id
+from aurora_provider.framework.cron import is_cron_job
 from aurora_provider.framework.errors import Conflict, InvalidRequest, NotFound
+from aurora_provider.framework.quota import check_quota
 from aurora_provider.framework.state import NOT_LAUNCHED, TERMINAL, TaskState
 from aurora_provider.framework.storage import JobRow, TaskRow
 from aurora_provider.framework.storage.store import EventRow, RestartRow, config_digest
@@ -137,10 +139,13 @@ class JobService:
         with self.core.lock:
             if self.core.store.job(job_key) is not None:
                 raise Conflict(f"job {job.key} already exists; kill it or use an update")
+            if is_cron_job(self.core.store, job_key):
+                raise Conflict(f"job {job.key} is a cron job; deschedule it first")
             stopping = self.core.cache.job_tasks(job_key)
             if stopping:
                 raise Conflict(f"job {job.key} still has {len(stopping)} task(s) stopping; "
                                "create it again once they are gone")
+            check_quota(self.core, job.model_dump(mode="json"), job.instances)
             now = self.core.clock()
             # The configuration first (idempotent by digest), so tasks can name it.
             with self.core.store.transaction() as tx:
@@ -166,6 +171,7 @@ class JobService:
              message: str | None) -> m.KillResponse:
         text = message or f"Killed by {user}"
         with self.core.lock:
+            self.core.assert_changeable(job_key)
             ch = self.core.changes()
             rows = list(ch.job_tasks(job_key))
             if not rows and self.core.store.job(job_key) is None:
@@ -194,6 +200,7 @@ class JobService:
     def restart(self, job_key: str, instances: Sequence[int] | None,
                 batch_size: int) -> m.RestartModel:
         with self.core.lock:
+            self.core.assert_changeable(job_key)
             if job_key in self.core.restarts:
                 raise Conflict(f"job {self._full(job_key)} is already being restarted")
             rows = [r for r in self.core.cache.job_tasks(job_key)]
@@ -221,6 +228,7 @@ class JobService:
 
     def add_instances(self, job_key: str, template: int, count: int) -> m.AddInstancesResponse:
         with self.core.lock:
+            self.core.assert_changeable(job_key)
             rows = self.core.cache.job_tasks(job_key)
             source = next((r for r in rows if r.instance == template), None)
             if source is None:
@@ -229,6 +237,7 @@ class JobService:
             if total > self.core.settings.max_instances:
                 raise InvalidRequest(f"job {self._full(job_key)} would exceed "
                                      f"{self.core.settings.max_instances} instances")
+            check_quota(self.core, self.core.store.config(source.config_id), count)
             first = max(r.instance for r in rows) + 1
             ch = self.core.changes()
             new = list(range(first, first + count))

@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import uvicorn
 
+from aurora_provider.framework import ops as operations
 from aurora_provider.framework.app import create_app
 from aurora_provider.framework.auth import (
     Authenticator,
@@ -98,6 +99,9 @@ def parser() -> argparse.ArgumentParser:
     loc.add_argument("--local-ports", type=_port_range, action="append", metavar="BEGIN-END")
     loc.add_argument("--local-attribute", type=_attribute, action="append",
                      metavar="NAME=VALUE")
+    loc.add_argument("--local-agents", type=int, default=1, metavar="N",
+                     help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
+    operations.add_arguments(p)
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -123,7 +127,8 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
                  else shutil.disk_usage(work_dir).free / 2**20),
         port_ranges=tuple(args.local_ports or [(31000, 32000)]))
     return LocalBackend(work_dir=work_dir, hostname=args.local_hostname or socket.gethostname(),
-                        capacity=capacity, attributes=dict(args.local_attribute or []))
+                        capacity=capacity, attributes=dict(args.local_attribute or []),
+                        agents=args.local_agents)
 
 
 class Loop:
@@ -172,6 +177,7 @@ def run(args: argparse.Namespace) -> None:
         work_dir, args.token_file or default_token_file(), getpass.getuser())
     auth = Authenticator.from_file(auth_file)
     core = Scheduler(store, local_backend(args, work_dir), settings_from(args))
+    operations.install_operations(core, operations.settings_from(args, core))
     core.recover()
     app = create_app(JobService(core), auth, backend_name=args.backend)
     loop = Loop(core)

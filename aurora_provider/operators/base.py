@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -10,11 +11,26 @@ from typing import Any
 from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowException
 
+from aurora_provider.api import ApiError
 from aurora_provider.hooks.aurora import AuroraHook
 from aurora_provider.triggers.job import AuroraJobTrigger, AuroraPollingTrigger
 from aurora_provider.utils.job_waits import JobWait
 
 OBSERVER_PREFIX = "/aurora"
+
+
+def dag_folder(operator: BaseOperator) -> str | None:
+    """The folder of the operator's DAG file, where relative ``.aurora`` paths are found."""
+    fileloc = getattr(getattr(operator, "dag", None), "fileloc", None)
+    return os.path.dirname(str(fileloc)) if fileloc else None
+
+
+def api_call(what: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args)``, its ApiError turned into a one-line AirflowException naming ``what``."""
+    try:
+        return call(*args, **kwargs)
+    except ApiError as e:
+        raise AirflowException(f"{what}: {e}") from e
 
 
 def observer_job_path(job_key: str) -> str:

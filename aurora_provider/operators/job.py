@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from aurora_provider.api import ApiError
-from aurora_provider.operators.base import AuroraBaseOperator
+from aurora_provider.operators.base import AuroraBaseOperator, api_call, dag_folder
 from aurora_provider.operators.job_config import resolve_job
 from aurora_provider.operators.task_logs import copy_task_logs
 from aurora_provider.triggers.job import AuroraRestartTrigger
@@ -16,23 +16,6 @@ from aurora_provider.utils.job_waits import TERMINAL_STATES, JobWait
 
 WAIT_UNTIL = ("RUNNING", "FINISHED")
 IF_RUNNING = ("fail", "kill", "skip")
-
-
-def _dag_folder(operator: AuroraBaseOperator) -> str | None:
-    dag = getattr(operator, "dag", None)
-    fileloc = getattr(dag, "fileloc", None)
-    if not fileloc:
-        return None
-    import os
-
-    return os.path.dirname(str(fileloc))
-
-
-def _api_call(what: str, call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except ApiError as e:
-        raise AirflowException(f"{what}: {e}") from e
 
 
 class AuroraCreateJobOperator(AuroraBaseOperator):
@@ -45,6 +28,8 @@ class AuroraCreateJobOperator(AuroraBaseOperator):
     :param bindings: template variables, as ``--bind name=value`` (templated).
     :param wait_until: ``"RUNNING"`` (every instance running and healthy), ``"FINISHED"``
         or None (return once the scheduler accepted the job).
+    :param if_exists: ``"fail"`` (default) when the job already exists, or ``"skip"`` the
+        creation and go on to the wait (a DAG that makes sure a service runs).
     """
 
     template_fields: Sequence[str] = ("job_key", "config_file", "bindings")
@@ -58,25 +43,37 @@ class AuroraCreateJobOperator(AuroraBaseOperator):
         config: str | None = None,
         bindings: Mapping[str, Any] | None = None,
         wait_until: str | None = "RUNNING",
+        if_exists: str = "fail",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if wait_until is not None and wait_until not in WAIT_UNTIL:
             raise ValueError(f"wait_until must be one of {WAIT_UNTIL} or None, not {wait_until!r}")
+        if if_exists not in ("fail", "skip"):
+            raise ValueError(f"if_exists must be 'fail' or 'skip', not {if_exists!r}")
         self.job_key = job_key
         self.config_file = config_file
         self.config = config
         self.bindings = dict(bindings or {})
         self.wait_until = wait_until
+        self.if_exists = if_exists
 
     def execute(self, context: Any) -> Any:
         wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
                            config=self.config, bindings=self.bindings,
-                           search_dir=_dag_folder(self))
+                           search_dir=dag_folder(self))
         with self.hook.get_conn() as client:
-            created = _api_call(f"create {self.job_key}", client.create_job, wire)
-        self.log.info("created %s: %s", created.key, ", ".join(created.task_ids))
-        result = {"job_key": self.job_key, "task_ids": created.task_ids}
+            try:
+                created = client.create_job(wire)
+            except ApiError as e:
+                if e.status != 409 or self.if_exists != "skip":
+                    raise AirflowException(f"create {self.job_key}: {e}") from e
+                self.log.info("%s exists already: not created (if_exists='skip')", self.job_key)
+                created = None
+        task_ids = created.task_ids if created else []
+        if created:
+            self.log.info("created %s: %s", created.key, ", ".join(task_ids))
+        result = {"job_key": self.job_key, "task_ids": task_ids}
         if self.wait_until is None:
             return result
         return self.wait_for_job(context, self.job_key, JobWait.of([self.wait_until]),
@@ -118,7 +115,7 @@ class AuroraKillJobOperator(AuroraBaseOperator):
     def execute(self, context: Any) -> Any:
         message = self.message or f"killed by Airflow task {self.task_id}"
         with self.hook.get_conn() as client:
-            killed = _api_call(f"kill {self.job_key}", client.kill, self.job_key,
+            killed = api_call(f"kill {self.job_key}", client.kill, self.job_key,
                                self.instances, message)
         self.log.info("asked %d task(s) of %s to stop", len(killed.killed), self.job_key)
         result = {"job_key": self.job_key, "task_ids": killed.killed}
@@ -161,7 +158,7 @@ class AuroraRestartJobOperator(AuroraBaseOperator):
 
     def execute(self, context: Any) -> Any:
         with self.hook.get_conn() as client:
-            restart = _api_call(f"restart {self.job_key}", client.restart, self.job_key,
+            restart = api_call(f"restart {self.job_key}", client.restart, self.job_key,
                                 self.instances, self.batch_size)
         self.log.info("restart %d of %s started", restart.restart_id, self.job_key)
         if not self.wait:
@@ -209,7 +206,7 @@ class AuroraAddInstancesOperator(AuroraBaseOperator):
 
     def execute(self, context: Any) -> Any:
         with self.hook.get_conn() as client:
-            added = _api_call(f"add instances to {self.job_key}", client.add_instances,
+            added = api_call(f"add instances to {self.job_key}", client.add_instances,
                               self.job_key, self.template_instance, self.count)
         result = {"job_key": self.job_key, "task_ids": added.task_ids,
                   "added": added.instances}
@@ -269,12 +266,12 @@ class AuroraRunJobOperator(AuroraBaseOperator):
     def execute(self, context: Any) -> Any:
         wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
                            config=self.config, bindings=self.bindings,
-                           search_dir=_dag_folder(self),
+                           search_dir=dag_folder(self),
                            drop_cron_schedule=self.run_cron_template)
         with self.hook.get_conn() as client:
             if self.if_running != "fail":
                 self._handle_leftovers(client)
-            created = _api_call(f"create {self.job_key}", client.create_job, wire)
+            created = api_call(f"create {self.job_key}", client.create_job, wire)
         self.log.info("running %s: %s", created.key, ", ".join(created.task_ids))
         return self.wait_for_job(context, self.job_key, JobWait.of(["FINISHED"]),
                                  kwargs={"task_ids": created.task_ids})
@@ -293,14 +290,14 @@ class AuroraRunJobOperator(AuroraBaseOperator):
         if status.active:
             self.log.info("killing %d task(s) left from an earlier run of %s",
                           len(status.active), self.job_key)
-            _api_call(f"kill {self.job_key}", client.kill, self.job_key, None,
+            api_call(f"kill {self.job_key}", client.kill, self.job_key, None,
                       f"replaced by Airflow task {self.task_id}")
             self._wait_gone(client)
 
     def _wait_gone(self, client: Any) -> None:
         import time
 
-        while _api_call(f"status of {self.job_key}", client.job_status, self.job_key).active:
+        while api_call(f"status of {self.job_key}", client.job_status, self.job_key).active:
             time.sleep(min(self.poll_interval, 1.0))
 
     def execute_complete(self, context: Any, event: dict[str, Any],

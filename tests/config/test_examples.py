@@ -17,6 +17,7 @@ from tests.config.conftest import EXAMPLES, Run
 # file -> its job keys, in file order; with the bindings a key needs to be inspected.
 EXPECTED_KEYS = {
     "hello_world.aurora": ["devcluster/www-data/prod/hello"],
+    "canary_web.aurora": ["devcluster/www-data/test/canary_web"],
     "cron_report.aurora": ["devcluster/www-data/devel/tmp_usage_report"],
     "web_service.aurora": ["devcluster/www-data/prod/web"],
     "process_kinds.aurora": ["devcluster/www-data/test/sum_numbers"],
@@ -27,7 +28,8 @@ EXPECTED_KEYS = {
                                   "devcluster/www-data/prod/catalog",
                                   "devcluster/www-data/devel/catalog"],
 }
-BINDINGS = {"devcluster/www-data/devel/catalog": ["--bind", "devel_version=2.4.0-dev"]}
+BINDINGS = {"devcluster/www-data/devel/catalog": ["--bind", "devel_version=2.4.0-dev"],
+            "devcluster/www-data/test/canary_web": ["--bind", "version=1"]}
 ALL_KEYS = [(file, key) for file, keys in EXPECTED_KEYS.items() for key in keys]
 
 

@@ -8,8 +8,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from aurora_provider.config.schema import Job, Process, Resources, Task
 from executor.api import CheckpointReader, collect_garbage, kill_task, runner_argv
+from executor.errors import ExecutorError
 from executor.resources import disk_usage
 
 from .conftest import Env
@@ -65,6 +68,24 @@ def test_runner_argv_runs_a_job_given_as_executor_data(tmp_path: Path) -> None:
     assert v.sandbox == str(sandbox) and v.launch_time is not None and not v.runner_alive
     assert (sandbox / ".logs/main/0/stdout").read_text() == "1 31000 me-devel-web-1-abc\n"
     assert reader.task("nope") is None
+
+
+def test_prebound_runner_argv_hands_the_runner_a_bound_task(tmp_path: Path) -> None:
+    data = _job_file(tmp_path, "echo {{mesos.instance}} {{thermos.ports[http]}}")
+    root, sandbox = tmp_path / "ck", tmp_path / "sb"
+    argv = runner_argv(
+        executor_data=str(data), task_id="t", instance=2, hostname="box", ports={"http": 5},
+        sandbox=str(sandbox), checkpoint_root=str(root), prebind=True,
+    )  # fmt: skip
+    assert "--task-spec" in argv and "--executor-data" not in argv
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert (sandbox / ".logs/main/0/stdout").read_text() == "2 5\n"
+    with pytest.raises(ExecutorError, match=r"profile\.missing"):
+        runner_argv(
+            executor_data=str(_job_file(tmp_path, "echo {{profile.missing}}")), task_id="t",
+            instance=0, hostname="h", ports={}, sandbox="sb", checkpoint_root="ck", prebind=True,
+        )  # fmt: skip
 
 
 def test_unbound_variables_refuse_the_task_before_any_process_starts(tmp_path: Path) -> None:

@@ -179,3 +179,25 @@ def test_resource_samples_are_written(env: Env) -> None:
     assert runner.run().value == "SUCCESS"
     res = view(env.root).resources
     assert "disk_bytes" in res and "time" in res
+
+
+def test_thermos_profile_is_sourced_through_bash_env(env: Env) -> None:
+    env.sandbox.mkdir(parents=True)
+    (env.sandbox / ".thermos_profile").write_text("export GREETING=hello-from-profile\n")
+    assert env.runner(task(proc("p", "echo $GREETING"))).run().value == "SUCCESS"
+    assert env.log("p") == "hello-from-profile\n"
+
+
+def test_what_a_finished_run_leaves_in_its_session_is_killed(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pidfile = tmp_path / "orphan"
+    spec = task(proc("p", f"sleep 300 & echo $! > {pidfile}; exit 0"))
+    assert env.runner(spec).run().value == "SUCCESS"
+    assert not pid_alive(int(pidfile.read_text()))  # Thermos cleaned up a finished tree too
+
+
+def test_a_process_forked_after_the_sigterms_is_stopped_too(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pidfile = tmp_path / "late"
+    late = f"trap 'sleep 300 & echo $! > {pidfile}; exit 0' TERM; while :; do sleep 0.02; done"
+    spec = task(proc("late", late, ephemeral=True), proc("main", "sleep 0.3"))
+    assert env.runner(spec, clock=None).run().value == "SUCCESS"
+    assert not pid_alive(int(pidfile.read_text()))

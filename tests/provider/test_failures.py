@@ -55,3 +55,21 @@ def test_a_bad_configuration_fails_without_retry(airflow_env: dict[str, str]) ->
     assert outcome.state == "failed"
     assert outcome.tasks == {"create": "failed"}  # not up_for_retry, despite retries=3
     assert "unbound variables {{duration}}" in outcome.output
+
+
+def test_an_update_that_rolls_back_fails_its_operator(
+    airflow_env: dict[str, str], scheduler: Daemon
+) -> None:
+    key = "devcluster/www-data/test/doomed_update"
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent)}
+    try:
+        outcome = run_dag(env, FAILURES, "aurora_test_update_rolls_back")
+        assert outcome.state == "failed"
+        assert outcome.tasks == {"create": "success", "update": "failed"}
+        assert "ROLLED_BACK" in outcome.output
+        assert "failing instances: 0" in outcome.output
+        with scheduler.client() as client:
+            assert client.update_details(key).status == "ROLLED_BACK"
+    finally:
+        with scheduler.client() as client:
+            client.killall(key)

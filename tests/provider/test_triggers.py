@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from aurora_provider.triggers.job import AuroraJobTrigger, AuroraRestartTrigger
+from aurora_provider.triggers.update import AuroraCronRunTrigger, AuroraUpdateTrigger
 from aurora_provider.utils.job_waits import JobWait
 from tests.provider.conftest import connection_json
 from tests.scheduler.conftest import Daemon
@@ -43,6 +44,27 @@ def test_restart_trigger_serializes_exactly_and_round_trips() -> None:
     assert classpath == "aurora_provider.triggers.job.AuroraRestartTrigger"
     assert kwargs == {"job_key": "c/r/e/n", "aurora_conn_id": "aurora_default",
                       "poll_interval": 5.0, "restart_id": 7}
+    assert rebuild(classpath, kwargs).serialize() == (classpath, kwargs)
+
+
+def test_update_trigger_serializes_exactly_and_round_trips() -> None:
+    trigger = AuroraUpdateTrigger(job_key="c/r/e/n", update_id="u-1",
+                                  success_states=["ROLL_FORWARD_PAUSED", "ROLLED_FORWARD"],
+                                  pulse=True, poll_interval=1.0)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "aurora_provider.triggers.update.AuroraUpdateTrigger"
+    assert kwargs == {"job_key": "c/r/e/n", "aurora_conn_id": "aurora_default",
+                      "poll_interval": 1.0, "update_id": "u-1", "pulse": True,
+                      "success_states": ["ROLLED_FORWARD", "ROLL_FORWARD_PAUSED"]}
+    assert rebuild(classpath, kwargs).serialize() == (classpath, kwargs)
+
+
+def test_cron_run_trigger_serializes_exactly_and_round_trips() -> None:
+    trigger = AuroraCronRunTrigger(job_key="c/r/e/n", after=1700000000.5)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "aurora_provider.triggers.update.AuroraCronRunTrigger"
+    assert kwargs == {"job_key": "c/r/e/n", "aurora_conn_id": "aurora_default",
+                      "poll_interval": 5.0, "run_id": None, "after": 1700000000.5}
     assert rebuild(classpath, kwargs).serialize() == (classpath, kwargs)
 
 

@@ -89,10 +89,15 @@ class LocalBackend:
 
     def __init__(self, *, work_dir: Path, hostname: str, capacity: Capacity,
                  attributes: dict[str, str] | None = None,
-                 executor: ExecutorApi | None = None) -> None:
+                 executor: ExecutorApi | None = None, agents: int = 1) -> None:
         self.work_dir = work_dir
         self.hostname = hostname
         self.agent_id = f"local-{hostname}"
+        # Several agents on this one machine (HOSTNAME-0..N-1) split its capacity evenly, so
+        # maintenance can drain one host onto another; ports stay shared between them.
+        self.agents: list[tuple[str, str]] = (
+            [(self.agent_id, hostname)] if agents <= 1 else
+            [(f"local-{hostname}-{i}", f"{hostname}-{i}") for i in range(agents)])
         self.capacity = capacity
         self.attributes = dict(attributes or {})
         self.checkpoint_root = work_dir / "checkpoints"
@@ -118,18 +123,22 @@ class LocalBackend:
     # -- offers ----------------------------------------------------------------------------
 
     def offers(self) -> list[Offer]:
-        cpu, ram, disk = self.capacity.cpu, self.capacity.ram_mb, self.capacity.disk_mb
+        n = len(self.agents)
+        free = {agent_id: [self.capacity.cpu / n, self.capacity.ram_mb / n,
+                           self.capacity.disk_mb / n] for agent_id, _ in self.agents}
         used_ports: set[int] = set()
         with self._lock:
             for t in self._tracked.values():
-                cpu -= t.launch.cpu
-                ram -= t.launch.ram_mb
-                disk -= t.launch.disk_mb
+                left = free.get(t.launch.agent_id) or free[self.agents[0][0]]
+                left[0] -= t.launch.cpu
+                left[1] -= t.launch.ram_mb
+                left[2] -= t.launch.disk_mb
                 used_ports.update(t.launch.ports.values())
         return [Offer(
-            offer_id=str(uuid.uuid4()), agent_id=self.agent_id, hostname=self.hostname,
-            cpu=cpu, ram_mb=ram, disk_mb=disk, port_ranges=list(self.capacity.port_ranges),
-            attributes=dict(self.attributes), used_ports=used_ports)]
+            offer_id=str(uuid.uuid4()), agent_id=agent_id, hostname=hostname,
+            cpu=free[agent_id][0], ram_mb=free[agent_id][1], disk_mb=free[agent_id][2],
+            port_ranges=list(self.capacity.port_ranges), attributes=dict(self.attributes),
+            used_ports=set(used_ports)) for agent_id, hostname in self.agents]
 
     # -- launching ---------------------------------------------------------------------------
 
@@ -252,6 +261,9 @@ class LocalBackend:
     def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
         lost: list[StatusUpdate] = []
         for launch in running:
+            with self._lock:
+                if launch.task_id in self._tracked:
+                    continue  # watched already (an admin's reconcile): poll reports it
             pid, create_time = self._runner_record(launch.task_id)
             view = self.executor.task(launch.task_id)
             terminal = view is not None and view.state in _TERMINAL_MAP

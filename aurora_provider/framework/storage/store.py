@@ -132,6 +132,11 @@ class Transaction:
         self._conn = conn
         self._store = store
 
+    @property
+    def connection(self) -> sa.Connection:
+        """The open connection, for feature modules that write their own tables atomically."""
+        return self._conn
+
     def add_config(self, job_key: str, config_json: str, now: float) -> int:
         """The id of this configuration, stored once per job and digest."""
         digest = config_digest(config_json)

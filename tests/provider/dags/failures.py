@@ -7,6 +7,7 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from aurora_provider.operators.job import AuroraCreateJobOperator, AuroraRunJobOperator
+from aurora_provider.operators.update import AuroraUpdateJobOperator
 
 FAILING_JOB = """
 jobs = [Job(
@@ -44,3 +45,22 @@ with DAG(dag_id="aurora_test_bad_config", schedule=None, start_date=START, catch
     AuroraCreateJobOperator(task_id="create", job_key="devcluster/www-data/test/never_created",
                             config=SERVICE.replace("sleep 600", "sleep {{duration}}"),
                             retries=3)
+
+UPDATABLE = """
+jobs = [Service(
+  cluster='devcluster', role='www-data', environment='test', name='doomed_update',
+  instances=2,
+  task=SimpleTask('server', '{{command}}'),
+  update_config=UpdateConfig(watch_secs=2, batch_size=1),
+)]
+"""
+
+with DAG(dag_id="aurora_test_update_rolls_back", schedule=None, start_date=START,
+         catchup=False):
+    create = AuroraCreateJobOperator(
+        task_id="create", job_key="devcluster/www-data/test/doomed_update", config=UPDATABLE,
+        bindings={"command": "sleep 600"}, poll_interval=0.5)
+    update = AuroraUpdateJobOperator(
+        task_id="update", job_key="devcluster/www-data/test/doomed_update", config=UPDATABLE,
+        bindings={"command": "echo cannot start; exit 1"}, poll_interval=0.5)
+    create >> update

@@ -1,0 +1,133 @@
+"""``aurora cron schedule|deschedule|start|show|runs``: cron jobs on a scheduler.
+
+``schedule`` creates or replaces the job's template from a configuration file (the job must
+have a ``cron_schedule``); ``start`` runs it now under its collision policy; ``show`` prints
+the schedule, the next run times and the last run; ``runs`` lists recent runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from aurora_provider.api import models as m
+from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.job_commands import _client, _one_line_errors, split_key
+from aurora_provider.config import job_to_wire
+
+
+def when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _json(value: BaseModel) -> None:
+    print(json.dumps(value.model_dump(mode="json"), indent=2, sort_keys=True))
+
+
+def describe_run(run: m.CronRunModel) -> str:
+    outcome = f" {run.outcome}" if run.outcome else ""
+    scheduled = f"scheduled {when(run.scheduled_at)}" if run.scheduled_at else "started by hand"
+    return (f"run {run.run_id}: {run.state}{outcome}, {scheduled}, tasks started "
+            f"{when(run.started_at)}, {len(run.task_ids)} task(s)"
+            + (f", finished {when(run.finished_at)}" if run.finished_at else "")
+            + (f" ({run.message})" if run.message else ""))
+
+
+def describe(job: m.CronJobModel) -> list[str]:
+    lines = [f"cron job {job.key}",
+             f"  schedule: {job.schedule} ({job.timezone}), collision policy "
+             f"{job.collision_policy}, {job.instances} instance(s)"
+             + (", catches up one missed run" if job.catch_up else ""),
+             "  next runs: " + ", ".join(when(t) for t in job.next_runs)]
+    lines.append("  last " + describe_run(job.last_run) if job.last_run else "  never ran")
+    return lines
+
+
+@_one_line_errors
+def schedule(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    wire = job_to_wire(pick_job(args))
+    with _client(key) as client:
+        job = client.schedule_cron(wire)
+    if args.json:
+        _json(job)
+    else:
+        print("\n".join(describe(job)))
+    return 0
+
+
+@_one_line_errors
+def deschedule(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        job = client.deschedule_cron(key)
+    if args.json:
+        _json(job)
+    else:
+        print(f"cron job {job.key} descheduled")
+    return 0
+
+
+@_one_line_errors
+def start(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        run = client.start_cron(key)
+    if args.json:
+        _json(run)
+    else:
+        print(f"cron job {run.key}: {describe_run(run)}")
+    return 0
+
+
+@_one_line_errors
+def show(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        job = client.cron_job(key)
+    if args.json:
+        _json(job)
+    else:
+        print("\n".join(describe(job)))
+    return 0
+
+
+@_one_line_errors
+def runs(args: argparse.Namespace) -> int:
+    key, _ = split_key(args.job_key, with_instances=False)
+    with _client(key) as client:
+        found = client.cron_runs(key, args.limit)
+    if args.json:
+        _json(found)
+    else:
+        for run in found.runs:
+            print(describe_run(run))
+        if not found.runs:
+            print(f"cron job {found.key} has no runs")
+    return 0
+
+
+def register(nouns: Any) -> None:
+    noun = nouns.add_parser("cron", help="schedule and manage cron jobs")
+    verbs = noun.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    def verb(name: str, handler: Any, text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
+        p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.set_defaults(handler=handler)
+        return p
+
+    add_config_arguments(verb("schedule", schedule,
+                              "create or replace a cron job from a configuration file"))
+    verb("deschedule", deschedule, "remove a cron job's schedule (a running run goes on)")
+    verb("start", start, "run a cron job now, under its collision policy")
+    verb("show", show, "show a cron job's schedule, next run times and last run")
+    verb("runs", runs, "list a cron job's recent runs").add_argument(
+        "--limit", type=int, default=20, help="how many runs, newest first (20)")

@@ -1,0 +1,221 @@
+"""``aurora update start|pause|resume|abort|rollback|pulse|list|info|wait``: job updates.
+
+Updates run in the scheduler (they survive the CLI and the scheduler restarting); these verbs
+start, control and watch them. Every verb takes ``--json``. ``start --wait`` and ``wait`` exit
+with 0 when the update rolled forward, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from aurora_provider.api import ApiError, SchedulerClient
+from aurora_provider.api import models as m
+from aurora_provider.cli.clusters import ClusterError, get_cluster
+from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.job_commands import split_key
+from aurora_provider.cli.progress import Progress
+from aurora_provider.config import JobKey, job_to_wire
+
+Handler = Callable[[argparse.Namespace], int]
+STATUS_HELP = ("a group (active, all, blocked, failed, inactive, paused, succeeded) or a state "
+               "such as ROLLING_FORWARD")
+
+
+def _one_line_errors(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ApiError, ClusterError) as e:
+            print(f"aurora: {e}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _key(text: str) -> JobKey:
+    return split_key(text, with_instances=False)[0]
+
+
+def _client(key: JobKey) -> SchedulerClient:
+    return get_cluster(key.cluster).client()
+
+
+def _print_json(value: BaseModel) -> None:
+    print(json.dumps(value.model_dump(mode="json"), indent=2, sort_keys=True))
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+def _progress_text(d: m.UpdateDetails) -> str:
+    counts: dict[str, int] = {}
+    for p in d.progress:
+        counts[p.state] = counts.get(p.state, 0) + 1
+    parts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+    return f"{d.status} ({parts})" if parts else d.status
+
+
+def wait_update(client: SchedulerClient, key: JobKey, update_id: str,
+                timeout: float | None, interval: float = 0.5) -> m.UpdateDetails:
+    """Poll until the update reaches a terminal state."""
+    progress = Progress(f"update {update_id} of {key}")
+    started = time.monotonic()
+    try:
+        while True:
+            details = client.update_details(key, update_id)
+            progress.update(_progress_text(details))
+            if not details.active:
+                return details
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise ApiError(0, "TIMEOUT", f"update {update_id} of {key} still "
+                               f"{details.status} after {timeout:g} s")
+            time.sleep(interval)
+    finally:
+        progress.close()
+
+
+def _finish(details: m.UpdateDetails, as_json: bool) -> int:
+    if as_json:
+        _print_json(details)
+    else:
+        print(f"update {details.update_id} of {details.key}: {details.status}")
+    return 0 if details.status == "ROLLED_FORWARD" else 1
+
+
+@_one_line_errors
+def start(args: argparse.Namespace) -> int:
+    key = _key(args.job_key)
+    wire = job_to_wire(pick_job(args))
+    with _client(key) as client:
+        details = client.start_update(wire, args.message)
+        if args.wait:
+            return _finish(wait_update(client, key, details.update_id, args.wait_timeout),
+                           args.json)
+    if args.json:
+        _print_json(details)
+    else:
+        print(f"update {details.update_id} of {details.key} started: {details.status}; "
+              f"replace {len(details.replace)}, add {len(details.add)}, "
+              f"remove {len(details.remove)} instance(s)")
+        print(f"  watch it with: aurora update wait {key} {details.update_id}")
+    return 0
+
+
+def _control(verb: str) -> Handler:
+    @_one_line_errors
+    def run(args: argparse.Namespace) -> int:
+        key = _key(args.job_key)
+        with _client(key) as client:
+            if verb == "pulse":
+                result = client.pulse_update(key)
+            else:
+                result = getattr(client, f"{verb}_update")(key, args.message)
+        if args.json:
+            _print_json(result)
+        else:
+            print(f"update {result.update_id} of {result.key}: {result.status}")
+        return 0
+
+    return run
+
+
+@_one_line_errors
+def list_updates(args: argparse.Namespace) -> int:
+    parts = args.scope.strip("/").split("/")
+    if len(parts) > 4 or not parts[0]:
+        raise ClusterError(f"{args.scope!r}: expected CLUSTER[/ROLE[/ENV[/NAME]]]")
+    names = dict(zip(("cluster", "role", "environment", "name"), parts, strict=False))
+    with get_cluster(parts[0]).client() as client:
+        result = client.list_updates(status=args.status, **names)
+    if args.json:
+        _print_json(result)
+        return 0
+    for u in result.updates:
+        print(f"{u.key}  {u.update_id}  {u.status}  by {u.user}  {_stamp(u.created_at)}")
+    return 0
+
+
+@_one_line_errors
+def info(args: argparse.Namespace) -> int:
+    key = _key(args.job_key)
+    with _client(key) as client:
+        d = client.update_details(key, args.update_id)
+    if args.json:
+        _print_json(d)
+        return 0
+    s = d.settings
+    print(f"update {d.update_id} of {d.key}: {d.status}, started by {d.user} "
+          f"{_stamp(d.created_at)}")
+    print(f"  to {d.instances} instance(s): replace {d.replace or '-'}, add {d.add or '-'}, "
+          f"remove {d.remove or '-'}")
+    print(f"  {s.strategy} strategy, batch {s.batch_sizes or s.batch_size}, watch "
+          f"{s.watch_secs:g} s, failures per instance {s.max_per_shard_failures}, total "
+          f"{s.max_total_failures}, rollback on failure {s.rollback_on_failure}")
+    print("events:")
+    for e in d.events:
+        who = f" by {e.user}" if e.user else ""
+        print(f"  {_stamp(e.timestamp)} {e.status}{who}{f': {e.message}' if e.message else ''}")
+    print("instance events:")
+    for ie in d.instance_events:
+        print(f"  {_stamp(ie.timestamp)} instance {ie.instance}: {ie.action}")
+    return 0
+
+
+@_one_line_errors
+def wait(args: argparse.Namespace) -> int:
+    key = _key(args.job_key)
+    with _client(key) as client:
+        return _finish(wait_update(client, key, args.update_id, args.timeout), args.json)
+
+
+def register(nouns: Any) -> None:
+    noun = nouns.add_parser("update", help="rolling updates of jobs, run by the scheduler")
+    verbs = noun.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    def verb(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb("start", start, "start a rolling update of a job to a configuration file")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    add_config_arguments(p)
+    p.add_argument("--message", help="why; recorded with the update")
+    p.add_argument("--wait", action="store_true", help="wait until the update ends")
+    p.add_argument("--wait-timeout", type=float, metavar="SECS")
+
+    for name, text in (("pause", "pause the job's active update"),
+                       ("resume", "resume the job's paused update"),
+                       ("abort", "abort the job's active update (instances stay as they are)"),
+                       ("rollback", "roll the job's active update back")):
+        p = verb(name, _control(name), text)
+        p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+        p.add_argument("--message")
+    p = verb("pulse", _control("pulse"), "pulse the job's coordinated update")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+
+    p = verb("list", list_updates, "list updates (newest first)")
+    p.add_argument("scope", metavar="CLUSTER[/ROLE[/ENV[/NAME]]]")
+    p.add_argument("--status", help=STATUS_HELP)
+
+    p = verb("info", info, "show an update's settings, events and instance events")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    p.add_argument("update_id", metavar="ID", nargs="?",
+                   help="default: the active update, else the newest")
+
+    p = verb("wait", wait, "wait until an update ends (exit 0 if it rolled forward)")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    p.add_argument("update_id", metavar="ID")
+    p.add_argument("--timeout", type=float, metavar="SECS")
