@@ -31,7 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section  # noqa: E402
-from tests.scheduler.conftest import Daemon  # noqa: E402
+from tests.daemon import Daemon  # noqa: E402
 
 RUNNER = ROOT / "tests" / "provider" / "dag_runner.py"
 DAGS = ROOT / "bench" / "dags"

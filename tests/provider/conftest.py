@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scheduler.conftest import Daemon
+from tests.daemon import Daemon
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "dags_examples"

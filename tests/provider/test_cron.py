@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from aurora_provider.api import ApiError
+from tests.daemon import Daemon
 from tests.provider.conftest import run_dag
-from tests.scheduler.conftest import Daemon
 
 CRON = Path(__file__).with_name("dags") / "cron.py"
 

@@ -11,8 +11,8 @@ import airflow
 import jsonschema
 
 from aurora_provider.get_provider_info import get_provider_info
+from tests.daemon import Daemon
 from tests.provider.conftest import connection_json
-from tests.scheduler.conftest import Daemon
 
 
 def airflow_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

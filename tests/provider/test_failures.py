@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from tests.daemon import Daemon
 from tests.provider.conftest import connection_json, run_dag
-from tests.scheduler.conftest import Daemon
 
 FAILURES = Path(__file__).with_name("dags") / "failures.py"
 

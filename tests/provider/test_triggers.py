@@ -13,8 +13,8 @@ import pytest
 from aurora_provider.triggers.job import AuroraJobTrigger, AuroraRestartTrigger
 from aurora_provider.triggers.update import AuroraCronRunTrigger, AuroraUpdateTrigger
 from aurora_provider.utils.job_waits import JobWait
+from tests.daemon import Daemon
 from tests.provider.conftest import connection_json
-from tests.scheduler.conftest import Daemon
 
 
 def rebuild(classpath: str, kwargs: dict[str, Any]) -> Any:

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from aurora_provider.api import ApiError, AsyncSchedulerClient, RetryPolicy, SchedulerClient
-from tests.scheduler.conftest import Daemon, free_port, job_wire
+from tests.daemon import Daemon, free_port
+from tests.scheduler.conftest import job_wire
 
 TOKENS = {"admin-t": {"user": "root", "roles": [], "admin": True},
           "alice-t": {"user": "alice", "roles": ["www"]},

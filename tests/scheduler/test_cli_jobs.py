@@ -11,7 +11,7 @@ import pytest
 from aurora_provider.cli.aurora import main
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.job_commands import parse_instances
-from tests.scheduler.conftest import Daemon
+from tests.daemon import Daemon
 
 CONFIG = textwrap.dedent("""
     proc = Process(name='main', cmdline='sleep {{naptime}}', min_duration=0)

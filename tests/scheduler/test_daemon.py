@@ -8,7 +8,8 @@ from pathlib import Path
 import psutil
 
 from aurora_provider.api import models as m
-from tests.scheduler.conftest import Daemon, job_wire, wait_for
+from tests.daemon import Daemon, wait_for
+from tests.scheduler.conftest import job_wire
 
 TERMINAL = {"FINISHED", "FAILED", "KILLED", "LOST"}
 

@@ -16,7 +16,8 @@ import pytest
 from aurora_provider.api import ApiError, AsyncSchedulerClient
 from aurora_provider.cli import admin
 from aurora_provider.cli.aurora import main as aurora
-from tests.scheduler.conftest import Daemon, job_wire, wait_for
+from tests.daemon import Daemon, wait_for
+from tests.scheduler.conftest import job_wire
 
 CRON = textwrap.dedent("""
     proc = Process(name='main', cmdline='echo ran', min_duration=0)

@@ -20,7 +20,8 @@ import pytest
 from aurora_provider.api import ApiError, AsyncSchedulerClient, RetryPolicy
 from aurora_provider.api import models as m
 from aurora_provider.cli.aurora import main
-from tests.scheduler.conftest import Daemon, job_wire, wait_for
+from tests.daemon import Daemon, wait_for
+from tests.scheduler.conftest import job_wire
 
 CONFIG = textwrap.dedent("""
     proc = Process(name='main', cmdline='{{cmd}}', min_duration=0)

@@ -32,6 +32,7 @@ from aurora_provider.framework.backends.runner import ExecutorApi, RunnerView, l
 from aurora_provider.framework.placement import Offer
 from aurora_provider.framework.state import TERMINAL, TaskState
 from executor.checkpoint import TaskPaths
+from executor.errors import InvalidTask
 from executor.logs import run_log_dir
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,10 @@ class LocalBackend:
         for launch in launches:
             try:
                 tracked = self._spawn(launch)
-            except Exception as e:  # any launch failure is reported, never raised
+            except InvalidTask as e:  # the task cannot be bound: a rerun would fail the same
+                self._report(launch.task_id, S.FAILED, f"cannot start the task: {e}")
+                continue
+            except Exception as e:  # any other launch failure is reported, never raised
                 self._report(launch.task_id, S.LOST, f"cannot start the runner: {e}")
                 continue
             with self._lock:

@@ -66,12 +66,16 @@ class _RealExecutor:
 
     def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
                     ports: Mapping[str, int], sandbox: str, checkpoint_root: str) -> list[str]:
+        # prebind: the scheduler has the configuration language loaded already, so binding
+        # here spares each runner 40-60 ms of importing it (the executor benchmark).
         return api.runner_argv(
             executor_data=executor_data, task_id=task_id, instance=instance, hostname=hostname,
-            ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root)
+            ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root, prebind=True)
 
     def kill_task(self, task_id: str) -> None:
-        api.kill_task(self._root, task_id)
+        # Signal and return: the runner tears the task down and its checkpoint, polled by
+        # the backend, reports the end; waiting here would serialize a killall.
+        api.kill_task(self._root, task_id, wait=False)
 
 
 def load_executor(checkpoint_root: Path) -> ExecutorApi:

@@ -1,0 +1,120 @@
+"""The real ``aurora-scheduler`` daemon in a subprocess, on a free port, in its own dirs.
+
+Shared by the scheduler and provider tests and the benchmarks. Runners are detached by
+design (they survive a scheduler restart), so they are found and stopped through the work
+dir's ``tasks/*/runner.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from aurora_provider.api import RetryPolicy, SchedulerClient
+
+# Quick timings so the suite runs in seconds; the defaults are Aurora's minutes.
+FAST_FLAGS = [
+    "--round-interval", "0.05", "--flapping-threshold", "1.0", "--backoff-initial", "0.3",
+    "--backoff-max", "0.6", "--local-cpu", "64", "--local-ram-mb", "65536",
+    "--local-disk-mb", "65536", "--local-hostname", "localhost",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1,
+             what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy (no timing is asserted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(interval)
+
+
+class Daemon:
+    def __init__(self, work_dir: Path, home: Path, extra: list[str]) -> None:
+        self.work_dir = work_dir
+        self.home = home
+        self.extra = extra
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = work_dir / "scheduler.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "AURORA_HOME": str(self.home)}
+
+    def start(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "aurora_provider.framework.main",
+                "--listen", f"127.0.0.1:{self.port}", "--work-dir", str(self.work_dir),
+                *FAST_FLAGS, *self.extra]
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                         env=self.env)
+        wait_for(self._healthy, timeout=30, what=f"scheduler on {self.url}")
+
+    def _healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"scheduler exited: {self.log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def token(self) -> str:
+        return (self.home / "token").read_text().strip()
+
+    def client(self, token: str | None = None) -> SchedulerClient:
+        return SchedulerClient(self.url, token=token or self.token(),
+                               retry=RetryPolicy(attempts=3, initial=0.1))
+
+    def runner_pids(self) -> dict[str, int]:
+        pids = {}
+        for record in (self.work_dir / "tasks").glob("*/runner.json"):
+            pids[record.parent.name] = int(json.loads(record.read_text())["pid"])
+        return pids
+
+    def kill_runners(self) -> None:
+        procs: list[psutil.Process] = []
+        for pid in self.runner_pids().values():
+            try:
+                root = psutil.Process(pid)
+                procs += [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(procs, timeout=5)
