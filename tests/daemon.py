@@ -107,8 +107,20 @@ class Daemon:
         return pids
 
     def kill_runners(self) -> None:
+        """Kill every runner of this work dir and what it started.
+
+        Runners are found through their ``runner.json``, and also by the work dir in their
+        command line: a daemon killed between spawning a runner and writing its record
+        leaves a runner that only the second way finds.
+        """
+        roots = set(self.runner_pids().values())
+        marker = str(self.work_dir)
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            if any(marker in part for part in proc.info["cmdline"] or ()):
+                roots.add(proc.info["pid"])
+        roots.discard(os.getpid())
         procs: list[psutil.Process] = []
-        for pid in self.runner_pids().values():
+        for pid in roots:
             try:
                 root = psutil.Process(pid)
                 procs += [root, *root.children(recursive=True)]

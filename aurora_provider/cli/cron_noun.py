@@ -8,15 +8,12 @@ the schedule, the next run times and the last run; ``runs`` lists recent runs.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from aurora_provider.api import models as m
 from aurora_provider.cli.common import add_config_arguments, pick_job
-from aurora_provider.cli.job_commands import _client, _one_line_errors, split_key
+from aurora_provider.cli.scheduler_cli import client_for, one_line_errors, print_json, split_key
 from aurora_provider.config import job_to_wire
 
 
@@ -24,10 +21,6 @@ def when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _json(value: BaseModel) -> None:
-    print(json.dumps(value.model_dump(mode="json"), indent=2, sort_keys=True))
 
 
 def describe_run(run: m.CronRunModel) -> str:
@@ -49,62 +42,62 @@ def describe(job: m.CronJobModel) -> list[str]:
     return lines
 
 
-@_one_line_errors
+@one_line_errors
 def schedule(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     wire = job_to_wire(pick_job(args))
-    with _client(key) as client:
+    with client_for(key) as client:
         job = client.schedule_cron(wire)
     if args.json:
-        _json(job)
+        print_json(job)
     else:
         print("\n".join(describe(job)))
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def deschedule(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         job = client.deschedule_cron(key)
     if args.json:
-        _json(job)
+        print_json(job)
     else:
         print(f"cron job {job.key} descheduled")
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def start(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         run = client.start_cron(key)
     if args.json:
-        _json(run)
+        print_json(run)
     else:
         print(f"cron job {run.key}: {describe_run(run)}")
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def show(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         job = client.cron_job(key)
     if args.json:
-        _json(job)
+        print_json(job)
     else:
         print("\n".join(describe(job)))
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def runs(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         found = client.cron_runs(key, args.limit)
     if args.json:
-        _json(found)
+        print_json(found)
     else:
         for run in found.runs:
             print(describe_run(run))

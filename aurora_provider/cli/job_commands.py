@@ -7,68 +7,25 @@ verb takes ``--json`` for scripts. Errors are one line on stderr and exit status
 from __future__ import annotations
 
 import argparse
-import functools
-import json
-import sys
 import time
-from collections.abc import Callable
 from typing import Any
-
-from pydantic import BaseModel
 
 from aurora_provider.api import ApiError, SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.common import add_config_arguments, pick_job
 from aurora_provider.cli.progress import Progress
+from aurora_provider.cli.scheduler_cli import (
+    Handler,
+    client_for,
+    one_line_errors,
+    parse_instances,
+    print_json,
+    split_key,
+)
 from aurora_provider.config import JobKey, job_to_wire
 
-Handler = Callable[[argparse.Namespace], int]
 TERMINAL = {"FINISHED", "FAILED", "KILLED", "LOST"}
-
-
-def _one_line_errors(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (ApiError, ClusterError) as e:
-            print(f"aurora: {e}", file=sys.stderr)
-            return 1
-
-    return run
-
-
-def parse_instances(text: str) -> list[int]:
-    """``0,2-4`` -> [0, 2, 3, 4]."""
-    found: set[int] = set()
-    for part in text.split(","):
-        begin, sep, end = part.strip().partition("-")
-        if not begin.isdigit() or (sep and not end.isdigit()):
-            raise ClusterError(f"instances {text!r}: expected a list like 0,2-4")
-        first, last = int(begin), int(end) if sep else int(begin)
-        if last < first:
-            raise ClusterError(f"instances {text!r}: range {part!r} runs backwards")
-        found.update(range(first, last + 1))
-    return sorted(found)
-
-
-def split_key(text: str, *, with_instances: bool) -> tuple[JobKey, str | None]:
-    """``cluster/role/env/name[/instances]``."""
-    parts = text.strip("/").split("/")
-    spec = None
-    if with_instances and len(parts) == 5:
-        spec = parts.pop()
-    return JobKey.parse("/".join(parts)), spec
-
-
-def _client(key: JobKey) -> SchedulerClient:
-    return get_cluster(key.cluster).client()
-
-
-def _print_json(value: BaseModel | dict[str, Any]) -> None:
-    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    print(json.dumps(data, indent=2, sort_keys=True))
 
 
 # -- create ----------------------------------------------------------------------------------
@@ -106,17 +63,17 @@ def wait_for(client: SchedulerClient, key: JobKey, until: str, instances: int,
         progress.close()
 
 
-@_one_line_errors
+@one_line_errors
 def create(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     wire = job_to_wire(pick_job(args))
-    with _client(key) as client:
+    with client_for(key) as client:
         created = client.create_job(wire)
         status = None
         if args.wait_until:
             status = wait_for(client, key, args.wait_until, wire["instances"], args.wait_timeout)
     if args.json:
-        _print_json({"create": created.model_dump(mode="json"),
+        print_json({"create": created.model_dump(mode="json"),
                      "status": status.model_dump(mode="json") if status else None})
     else:
         print(f"job {created.key} created with {len(created.task_ids)} instance(s)")
@@ -131,32 +88,32 @@ def create(args: argparse.Namespace) -> int:
 # -- kill, killall, restart, add ----------------------------------------------------------
 
 
-@_one_line_errors
+@one_line_errors
 def kill(args: argparse.Namespace) -> int:
     key, spec = split_key(args.instance_key, with_instances=True)
     if spec is None:
         raise ClusterError(f"{args.instance_key!r}: name the instances, e.g. {key}/0,2-4 "
                            "(or use 'aurora job killall')")
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.kill(key, parse_instances(spec), args.message)
         if args.wait:
             _wait_killed(client, key, set(result.killed))
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def killall(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.killall(key, args.message)
         if args.wait:
             _wait_killed(client, key, set(result.killed))
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
     return 0
@@ -176,11 +133,11 @@ def _wait_killed(client: SchedulerClient, key: JobKey, task_ids: set[str]) -> No
         progress.close()
 
 
-@_one_line_errors
+@one_line_errors
 def restart(args: argparse.Namespace) -> int:
     key, spec = split_key(args.job_key, with_instances=True)
     instances = parse_instances(spec) if spec else None
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.restart(key, instances, args.batch_size)
         if args.wait:
             progress = Progress(f"restarting {key} in batches of {args.batch_size}")
@@ -193,24 +150,24 @@ def restart(args: argparse.Namespace) -> int:
             finally:
                 progress.close()
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"restart of {result.key}: {result.state} ({len(result.done)} done, "
               f"{len(result.pending) + len(result.in_flight)} to go)")
     return 0 if result.state != "ABORTED" else 1
 
 
-@_one_line_errors
+@one_line_errors
 def add(args: argparse.Namespace) -> int:
     key, spec = split_key(args.instance_key, with_instances=True)
     if spec is None or not spec.isdigit():
         raise ClusterError(f"{args.instance_key!r}: expected CLUSTER/ROLE/ENV/NAME/INSTANCE")
     if args.count < 1:
         raise ClusterError("COUNT must be at least 1")
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.add_instances(key, int(spec), args.count)
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         print(f"added instances {result.instances} to {result.key}")
     return 0
@@ -228,13 +185,13 @@ def _task_line(t: m.TaskModel) -> str:
             f"{f' - {why}' if why else ''}\n    {t.task_id}")
 
 
-@_one_line_errors
+@one_line_errors
 def status(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.job_status(key)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     print(f"job {result.key}: {len(result.active)} active, {len(result.terminal)} terminal")
     if result.active:
@@ -251,7 +208,7 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def list_jobs(args: argparse.Namespace) -> int:
     # A shorter key matches everything below it: "devcluster" or "devcluster/www".
     pattern = args.pattern
@@ -261,21 +218,21 @@ def list_jobs(args: argparse.Namespace) -> int:
     with get_cluster(cluster_name).client() as client:
         result = client.list_jobs(pattern)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     for job in result.jobs:
         print(job.key)
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def diff(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     wire = job_to_wire(pick_job(args))
-    with _client(key) as client:
+    with client_for(key) as client:
         result = client.diff(wire)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     for label, instances in (("add", result.add), ("remove", result.remove),
                              ("update", result.update), ("unchanged", result.unchanged)):

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
-from aurora_provider.cli.job_commands import _one_line_errors
+from aurora_provider.cli.scheduler_cli import one_line_errors, print_json
 
 
 def amounts(r: m.ResourceAmounts) -> str:
     return f"CPU: {r.cpu:g}, RAM: {r.ram_mb / 1024:g} GB, Disk: {r.disk_mb / 1024:g} GB"
 
 
-@_one_line_errors
+@one_line_errors
 def get(args: argparse.Namespace) -> int:
     cluster, sep, role = args.cluster_role.strip("/").partition("/")
     if not sep or not cluster or not role or "/" in role:
@@ -23,7 +22,7 @@ def get(args: argparse.Namespace) -> int:
     with get_cluster(cluster).client() as client:
         report = client.get_quota(role)
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True))
+        print_json(report)
         return 0
     print(f"Allocated quota of role {report.role} on {cluster}:")
     print(f"  {amounts(report.quota)}")

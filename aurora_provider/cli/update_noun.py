@@ -8,50 +8,29 @@ with 0 when the update rolled forward, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import functools
-import json
-import sys
 import time
-from collections.abc import Callable
 from typing import Any
-
-from pydantic import BaseModel
 
 from aurora_provider.api import ApiError, SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.common import add_config_arguments, pick_job
-from aurora_provider.cli.job_commands import split_key
 from aurora_provider.cli.progress import Progress
+from aurora_provider.cli.scheduler_cli import (
+    Handler,
+    client_for,
+    one_line_errors,
+    print_json,
+    split_key,
+)
 from aurora_provider.config import JobKey, job_to_wire
 
-Handler = Callable[[argparse.Namespace], int]
 STATUS_HELP = ("a group (active, all, blocked, failed, inactive, paused, succeeded) or a state "
                "such as ROLLING_FORWARD")
 
 
-def _one_line_errors(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (ApiError, ClusterError) as e:
-            print(f"aurora: {e}", file=sys.stderr)
-            return 1
-
-    return run
-
-
 def _key(text: str) -> JobKey:
     return split_key(text, with_instances=False)[0]
-
-
-def _client(key: JobKey) -> SchedulerClient:
-    return get_cluster(key.cluster).client()
-
-
-def _print_json(value: BaseModel) -> None:
-    print(json.dumps(value.model_dump(mode="json"), indent=2, sort_keys=True))
 
 
 def _stamp(t: float) -> str:
@@ -87,23 +66,23 @@ def wait_update(client: SchedulerClient, key: JobKey, update_id: str,
 
 def _finish(details: m.UpdateDetails, as_json: bool) -> int:
     if as_json:
-        _print_json(details)
+        print_json(details)
     else:
         print(f"update {details.update_id} of {details.key}: {details.status}")
     return 0 if details.status == "ROLLED_FORWARD" else 1
 
 
-@_one_line_errors
+@one_line_errors
 def start(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
     wire = job_to_wire(pick_job(args))
-    with _client(key) as client:
+    with client_for(key) as client:
         details = client.start_update(wire, args.message)
         if args.wait:
             return _finish(wait_update(client, key, details.update_id, args.wait_timeout),
                            args.json)
     if args.json:
-        _print_json(details)
+        print_json(details)
     else:
         print(f"update {details.update_id} of {details.key} started: {details.status}; "
               f"replace {len(details.replace)}, add {len(details.add)}, "
@@ -113,16 +92,16 @@ def start(args: argparse.Namespace) -> int:
 
 
 def _control(verb: str) -> Handler:
-    @_one_line_errors
+    @one_line_errors
     def run(args: argparse.Namespace) -> int:
         key = _key(args.job_key)
-        with _client(key) as client:
+        with client_for(key) as client:
             if verb == "pulse":
                 result = client.pulse_update(key)
             else:
                 result = getattr(client, f"{verb}_update")(key, args.message)
         if args.json:
-            _print_json(result)
+            print_json(result)
         else:
             print(f"update {result.update_id} of {result.key}: {result.status}")
         return 0
@@ -130,7 +109,7 @@ def _control(verb: str) -> Handler:
     return run
 
 
-@_one_line_errors
+@one_line_errors
 def list_updates(args: argparse.Namespace) -> int:
     parts = args.scope.strip("/").split("/")
     if len(parts) > 4 or not parts[0]:
@@ -139,20 +118,20 @@ def list_updates(args: argparse.Namespace) -> int:
     with get_cluster(parts[0]).client() as client:
         result = client.list_updates(status=args.status, **names)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return 0
     for u in result.updates:
         print(f"{u.key}  {u.update_id}  {u.status}  by {u.user}  {_stamp(u.created_at)}")
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def info(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
-    with _client(key) as client:
+    with client_for(key) as client:
         d = client.update_details(key, args.update_id)
     if args.json:
-        _print_json(d)
+        print_json(d)
         return 0
     s = d.settings
     print(f"update {d.update_id} of {d.key}: {d.status}, started by {d.user} "
@@ -172,10 +151,10 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
-@_one_line_errors
+@one_line_errors
 def wait(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
-    with _client(key) as client:
+    with client_for(key) as client:
         return _finish(wait_update(client, key, args.update_id, args.timeout), args.json)
 
 

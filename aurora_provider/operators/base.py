@@ -21,7 +21,11 @@ OBSERVER_PREFIX = "/aurora"
 
 def dag_folder(operator: BaseOperator) -> str | None:
     """The folder of the operator's DAG file, where relative ``.aurora`` paths are found."""
-    fileloc = getattr(getattr(operator, "dag", None), "fileloc", None)
+    try:
+        dag = operator.dag
+    except RuntimeError:  # an operator used outside a DAG (tests, scripts)
+        return None
+    fileloc = getattr(dag, "fileloc", None)
     return os.path.dirname(str(fileloc)) if fileloc else None
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from aurora_provider.operators.base import AuroraBaseOperator, api_call, dag_folder
-from aurora_provider.operators.job_config import resolve_job
+from aurora_provider.operators.base import AuroraBaseOperator, api_call
+from aurora_provider.operators.job_config import AuroraConfigOperator
 from aurora_provider.triggers.update import AuroraCronRunTrigger
 
 
-class AuroraCronScheduleOperator(AuroraBaseOperator):
+class AuroraCronScheduleOperator(AuroraConfigOperator):
     """Schedule a cron job on the Aurora scheduler, or replace its template.
 
     :param job_key: ``cluster/role/environment/name`` of a job with a ``cron_schedule``.
@@ -20,21 +20,8 @@ class AuroraCronScheduleOperator(AuroraBaseOperator):
     :param bindings: template variables (templated).
     """
 
-    template_fields: Sequence[str] = ("job_key", "config_file", "bindings")
-
-    def __init__(self, *, job_key: str, config_file: str | None = None,
-                 config: str | None = None, bindings: Mapping[str, Any] | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.job_key = job_key
-        self.config_file = config_file
-        self.config = config
-        self.bindings = dict(bindings or {})
-
     def execute(self, context: Any) -> Any:
-        wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
-                           config=self.config, bindings=self.bindings,
-                           search_dir=dag_folder(self))
+        wire = self.job_wire()
         scheduled_at = time.time()
         with self.hook.get_conn() as client:
             cron = api_call(f"schedule {self.job_key}", client.schedule_cron, wire)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from aurora_provider.api import ApiError
-from aurora_provider.operators.base import AuroraBaseOperator, api_call, dag_folder
-from aurora_provider.operators.job_config import resolve_job
+from aurora_provider.operators.base import AuroraBaseOperator, api_call
+from aurora_provider.operators.job_config import AuroraConfigOperator
 from aurora_provider.operators.task_logs import copy_task_logs
 from aurora_provider.triggers.job import AuroraRestartTrigger
 from aurora_provider.utils.job_waits import TERMINAL_STATES, JobWait
@@ -18,7 +18,7 @@ WAIT_UNTIL = ("RUNNING", "FINISHED")
 IF_RUNNING = ("fail", "kill", "skip")
 
 
-class AuroraCreateJobOperator(AuroraBaseOperator):
+class AuroraCreateJobOperator(AuroraConfigOperator):
     """Create a service or ad-hoc job, and optionally wait for its instances.
 
     :param job_key: ``cluster/role/environment/name`` of the job in the configuration.
@@ -32,16 +32,9 @@ class AuroraCreateJobOperator(AuroraBaseOperator):
         creation and go on to the wait (a DAG that makes sure a service runs).
     """
 
-    template_fields: Sequence[str] = ("job_key", "config_file", "bindings")
-    template_ext: Sequence[str] = ()
-
     def __init__(
         self,
         *,
-        job_key: str,
-        config_file: str | None = None,
-        config: str | None = None,
-        bindings: Mapping[str, Any] | None = None,
         wait_until: str | None = "RUNNING",
         if_exists: str = "fail",
         **kwargs: Any,
@@ -51,17 +44,11 @@ class AuroraCreateJobOperator(AuroraBaseOperator):
             raise ValueError(f"wait_until must be one of {WAIT_UNTIL} or None, not {wait_until!r}")
         if if_exists not in ("fail", "skip"):
             raise ValueError(f"if_exists must be 'fail' or 'skip', not {if_exists!r}")
-        self.job_key = job_key
-        self.config_file = config_file
-        self.config = config
-        self.bindings = dict(bindings or {})
         self.wait_until = wait_until
         self.if_exists = if_exists
 
     def execute(self, context: Any) -> Any:
-        wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
-                           config=self.config, bindings=self.bindings,
-                           search_dir=dag_folder(self))
+        wire = self.job_wire()
         with self.hook.get_conn() as client:
             try:
                 created = client.create_job(wire)
@@ -221,7 +208,7 @@ class AuroraAddInstancesOperator(AuroraBaseOperator):
         return {**(result or {"job_key": self.job_key}), "instances": event.get("instances")}
 
 
-class AuroraRunJobOperator(AuroraBaseOperator):
+class AuroraRunJobOperator(AuroraConfigOperator):
     """Run an ad-hoc job to completion, with its processes' output in this task's log.
 
     Succeeds when every instance FINISHED; fails with each failed instance's reason
@@ -238,15 +225,9 @@ class AuroraRunJobOperator(AuroraBaseOperator):
         ``"skip"`` this run (CANCEL_NEW).
     """
 
-    template_fields: Sequence[str] = ("job_key", "config_file", "bindings")
-
     def __init__(
         self,
         *,
-        job_key: str,
-        config_file: str | None = None,
-        config: str | None = None,
-        bindings: Mapping[str, Any] | None = None,
         copy_logs: bool = True,
         run_cron_template: bool = False,
         if_running: str = "fail",
@@ -255,19 +236,12 @@ class AuroraRunJobOperator(AuroraBaseOperator):
         super().__init__(**kwargs)
         if if_running not in IF_RUNNING:
             raise ValueError(f"if_running must be one of {IF_RUNNING}, not {if_running!r}")
-        self.job_key = job_key
-        self.config_file = config_file
-        self.config = config
-        self.bindings = dict(bindings or {})
         self.copy_logs = copy_logs
         self.run_cron_template = run_cron_template
         self.if_running = if_running
 
     def execute(self, context: Any) -> Any:
-        wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
-                           config=self.config, bindings=self.bindings,
-                           search_dir=dag_folder(self),
-                           drop_cron_schedule=self.run_cron_template)
+        wire = self.job_wire(drop_cron_schedule=self.run_cron_template)
         with self.hook.get_conn() as client:
             if self.if_running != "fail":
                 self._handle_leftovers(client)

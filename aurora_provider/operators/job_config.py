@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,36 @@ from airflow.sdk.exceptions import AirflowFailException
 from pystachio import Empty
 
 from aurora_provider.config import ConfigError, job_to_wire, load, load_source
+from aurora_provider.operators.base import AuroraBaseOperator, dag_folder
+
+
+class AuroraConfigOperator(AuroraBaseOperator):
+    """Base of the operators that submit a job's configuration.
+
+    :param job_key: ``cluster/role/environment/name`` of the job in the configuration.
+    :param config_file: a ``.aurora`` file (relative paths are looked up beside the DAG).
+    :param config: ``.aurora`` text, instead of a file. Not templated by Jinja: its
+        ``{{...}}`` are pystachio's; pass Airflow values through ``bindings``.
+    :param bindings: template variables, as ``--bind name=value`` (templated).
+    """
+
+    template_fields: Sequence[str] = ("job_key", "config_file", "bindings")
+    template_ext: Sequence[str] = ()
+
+    def __init__(self, *, job_key: str, config_file: str | None = None,
+                 config: str | None = None, bindings: Mapping[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.job_key = job_key
+        self.config_file = config_file
+        self.config = config
+        self.bindings = dict(bindings or {})
+
+    def job_wire(self, *, drop_cron_schedule: bool = False) -> dict[str, Any]:
+        """The job's wire form; a configuration error fails the task without retries."""
+        return resolve_job(job_key=self.job_key, config_file=self.config_file,
+                           config=self.config, bindings=self.bindings,
+                           search_dir=dag_folder(self), drop_cron_schedule=drop_cron_schedule)
 
 
 def resolve_job(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from aurora_provider.operators.base import AuroraBaseOperator, api_call, dag_folder
-from aurora_provider.operators.job_config import resolve_job
+from aurora_provider.operators.base import AuroraBaseOperator, api_call
+from aurora_provider.operators.job_config import AuroraConfigOperator
 from aurora_provider.triggers.update import AuroraUpdateTrigger
 
 
-class AuroraUpdateJobOperator(AuroraBaseOperator):
+class AuroraUpdateJobOperator(AuroraConfigOperator):
     """Start a rolling update of a job to a configuration and wait for its outcome.
 
     The Airflow task fails when the update ends ROLLED_BACK, FAILED, ABORTED or ERROR,
@@ -26,33 +26,23 @@ class AuroraUpdateJobOperator(AuroraBaseOperator):
     :param pulse: pulse a coordinated update while waiting (this task coordinates it).
     """
 
-    template_fields: Sequence[str] = ("job_key", "config_file", "bindings", "message")
+    template_fields: Sequence[str] = (*AuroraConfigOperator.template_fields, "message")
 
     def __init__(
         self,
         *,
-        job_key: str,
-        config_file: str | None = None,
-        config: str | None = None,
-        bindings: Mapping[str, Any] | None = None,
         message: str | None = None,
         wait: bool = True,
         pulse: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.job_key = job_key
-        self.config_file = config_file
-        self.config = config
-        self.bindings = dict(bindings or {})
         self.message = message
         self.wait = wait
         self.pulse = pulse
 
     def execute(self, context: Any) -> Any:
-        wire = resolve_job(job_key=self.job_key, config_file=self.config_file,
-                           config=self.config, bindings=self.bindings,
-                           search_dir=dag_folder(self))
+        wire = self.job_wire()
         message = self.message or f"started by Airflow task {self.task_id}"
         with self.hook.get_conn() as client:
             update = api_call(f"update {self.job_key}", client.start_update, wire, message)

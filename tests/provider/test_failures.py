@@ -5,7 +5,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.daemon import Daemon
+import pytest
+from airflow.sdk.bases.operator import TriggerFailureReason
+from airflow.sdk.exceptions import TaskDeferralTimeout
+
+from aurora_provider.operators.job import AuroraRunJobOperator
+from tests.daemon import Daemon, wait_for
 from tests.provider.conftest import connection_json, run_dag
 
 FAILURES = Path(__file__).with_name("dags") / "failures.py"
@@ -73,3 +78,40 @@ def test_an_update_that_rolls_back_fails_its_operator(
     finally:
         with scheduler.client() as client:
             client.killall(key)
+
+
+def assert_killed_on_timeout(scheduler: Daemon, key: str) -> None:
+    with scheduler.client() as client:
+        status = client.job_status(key)
+    assert not status.active, [t.status for t in status.active]
+    assert [t.status for t in status.terminal] == ["KILLED"]
+    assert "the Airflow task timed out" in (status.terminal[0].events[-2].message or "")
+
+
+def test_a_run_that_times_out_in_place_kills_its_job(airflow_env: dict[str, str],
+                                                     scheduler: Daemon) -> None:
+    env = {**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": str(FAILURES.parent)}
+    outcome = run_dag(env, FAILURES, "aurora_test_run_timeout")
+    assert outcome.state == "failed"
+    assert "gave up after 4 s of waiting" in outcome.output
+    assert_killed_on_timeout(scheduler, "devcluster/www-data/test/sleeper")
+
+
+def test_a_deferred_run_that_times_out_kills_its_job(
+    scheduler: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Airflow does when a deferral times out: resume the task in "__fail__".
+    monkeypatch.setenv("AIRFLOW_CONN_AURORA_DEFAULT",
+                       connection_json(scheduler.url, scheduler.token()))
+    key = "devcluster/www-data/test/deferred_sleeper"
+    operator = AuroraRunJobOperator(
+        task_id="run", job_key=key,
+        config="jobs = [Job(cluster='devcluster', role='www-data', environment='test', "
+               "name='deferred_sleeper', task=SimpleTask('sleeper', 'sleep 600'))]")
+    with scheduler.client() as client:
+        client.create_job(operator.job_wire())
+    with pytest.raises(TaskDeferralTimeout):
+        operator.resume_execution(
+            "__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, context={})
+    wait_for(lambda: not scheduler.client().job_status(key).active, what="the kill")
+    assert_killed_on_timeout(scheduler, key)

@@ -10,7 +10,7 @@ import pytest
 
 from aurora_provider.cli.aurora import main
 from aurora_provider.cli.clusters import ClusterError, get_cluster
-from aurora_provider.cli.job_commands import parse_instances
+from aurora_provider.cli.scheduler_cli import parse_instances
 from tests.daemon import Daemon
 
 CONFIG = textwrap.dedent("""

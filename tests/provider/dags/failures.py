@@ -64,3 +64,18 @@ with DAG(dag_id="aurora_test_update_rolls_back", schedule=None, start_date=START
         task_id="update", job_key="devcluster/www-data/test/doomed_update", config=UPDATABLE,
         bindings={"command": "echo cannot start; exit 1"}, poll_interval=0.5)
     create >> update
+
+SLEEPER = """
+jobs = [Job(
+  cluster='devcluster', role='www-data', environment='test', name='{{job_name}}',
+  task=SimpleTask('sleeper', 'sleep 600'),
+)]
+"""
+
+# Waiting in place: dag.test() runs deferred triggers inline without their timeout, so
+# the deferred timeout is tested on the operator itself (test_failures.py).
+with DAG(dag_id="aurora_test_run_timeout", schedule=None, start_date=START, catchup=False):
+    AuroraRunJobOperator(
+        task_id="run", job_key="devcluster/www-data/test/sleeper", config=SLEEPER,
+        bindings={"job_name": "sleeper"}, deferrable=False, wait_timeout=4,
+        poll_interval=0.5, if_running="kill")
