@@ -237,8 +237,7 @@ class Runner:
         if self.state is TaskState.CLEANING:
             self.supervisor.terminate(list(self.supervisor.handles))
         if self.state is TaskState.ACTIVE and not self._stop_asked:
-            if self.services.start_health() and self.record.health == "none":
-                self._apply({"type": "health", "status": "starting", "time": self.clock.time()})
+            self.services.start_health()
             error = self.services.start_announcer()
             if error:
                 self.request_stop(TaskState.FAILED, error)

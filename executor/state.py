@@ -139,6 +139,11 @@ class Dispatcher:
 
     def _apply_header(self, record: Record, live: bool) -> None:
         self.state.header = {k: v for k, v in record.items() if k not in ("type", "n")}
+        if record.get("health_checked"):
+            # From the first record on, a health-checked task is "starting", never "none":
+            # a reader between the header and the checker's first verdict must not take
+            # the task for one without a health check (and so for healthy).
+            self.state.health = "starting"
 
     def _check_runner(self, record: Record) -> None:
         if self.state.header is None:

@@ -103,3 +103,12 @@ def test_replaying_a_finished_task_rebuilds_its_state_exactly(env: Env) -> None:
     replayed = Runner(spec, env.root, "t1", sandbox=env.sandbox)
     assert replayed.record == live.record
     assert replayed.regular.failed == live.regular.failed == {"a"}
+
+
+@pytest.mark.parametrize(("checked", "health"), [(True, "starting"), (False, "none")])
+def test_health_checked_task_is_starting_from_its_header(checked: bool, health: str) -> None:
+    # A reader that looks between the header and the checker's first verdict must not take
+    # a health-checked task for one without a check (the scheduler would call it RUNNING).
+    state = TaskRecord()
+    Dispatcher(state).replay([{**HEADER, "health_checked": checked}])
+    assert state.health == health
