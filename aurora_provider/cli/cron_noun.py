@@ -8,13 +8,23 @@ the schedule, the next run times and the last run; ``runs`` lists recent runs.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
+from aurora_provider.api import SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.common import add_config_arguments, pick_job
-from aurora_provider.cli.scheduler_cli import client_for, one_line_errors, print_json, split_key
-from aurora_provider.config import job_to_wire
+from aurora_provider.cli.scheduler_cli import (
+    Handler,
+    client_for,
+    one_line_errors,
+    print_json,
+    split_key,
+)
+from aurora_provider.config import JobKey, job_to_wire
 
 
 def when(epoch: float | None) -> str:
@@ -42,68 +52,36 @@ def describe(job: m.CronJobModel) -> list[str]:
     return lines
 
 
-@one_line_errors
-def schedule(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    wire = job_to_wire(pick_job(args))
-    with client_for(key) as client:
-        job = client.schedule_cron(wire)
-    if args.json:
-        print_json(job)
-    else:
-        print("\n".join(describe(job)))
-    return 0
+def _cron_verb(call: Callable[[SchedulerClient, JobKey, argparse.Namespace], BaseModel],
+               show: Callable[[Any], list[str]]) -> Handler:
+    """A verb: ``call`` the key's scheduler, then print the answer as JSON or ``show`` it."""
+
+    @one_line_errors
+    def verb(args: argparse.Namespace) -> int:
+        key, _ = split_key(args.job_key, with_instances=False)
+        with client_for(key) as client:
+            answer = call(client, key, args)
+        if args.json:
+            print_json(answer)
+        else:
+            print("\n".join(show(answer)))
+        return 0
+
+    return verb
 
 
-@one_line_errors
-def deschedule(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    with client_for(key) as client:
-        job = client.deschedule_cron(key)
-    if args.json:
-        print_json(job)
-    else:
-        print(f"cron job {job.key} descheduled")
-    return 0
+def _describe_runs(found: m.CronRunList) -> list[str]:
+    return [describe_run(run) for run in found.runs] or [f"cron job {found.key} has no runs"]
 
 
-@one_line_errors
-def start(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    with client_for(key) as client:
-        run = client.start_cron(key)
-    if args.json:
-        print_json(run)
-    else:
-        print(f"cron job {run.key}: {describe_run(run)}")
-    return 0
-
-
-@one_line_errors
-def show(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    with client_for(key) as client:
-        job = client.cron_job(key)
-    if args.json:
-        print_json(job)
-    else:
-        print("\n".join(describe(job)))
-    return 0
-
-
-@one_line_errors
-def runs(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    with client_for(key) as client:
-        found = client.cron_runs(key, args.limit)
-    if args.json:
-        print_json(found)
-    else:
-        for run in found.runs:
-            print(describe_run(run))
-        if not found.runs:
-            print(f"cron job {found.key} has no runs")
-    return 0
+schedule = _cron_verb(lambda c, _k, args: c.schedule_cron(job_to_wire(pick_job(args))),
+                      describe)
+deschedule = _cron_verb(lambda c, key, _a: c.deschedule_cron(key),
+                        lambda job: [f"cron job {job.key} descheduled"])
+start = _cron_verb(lambda c, key, _a: c.start_cron(key),
+                   lambda run: [f"cron job {run.key}: {describe_run(run)}"])
+show = _cron_verb(lambda c, key, _a: c.cron_job(key), describe)
+runs = _cron_verb(lambda c, key, args: c.cron_runs(key, args.limit), _describe_runs)
 
 
 def register(nouns: Any) -> None:
