@@ -17,6 +17,7 @@ from aurora_provider.cli.common import add_config_arguments, pick_job
 from aurora_provider.cli.progress import Progress
 from aurora_provider.cli.scheduler_cli import (
     Handler,
+    add_verb,
     client_for,
     one_line_errors,
     parse_instances,
@@ -250,10 +251,7 @@ def diff(args: argparse.Namespace) -> int:
 
 def register_verbs(verbs: Any) -> None:
     def verb(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
-        p.add_argument("--json", action="store_true", help="print the result as JSON")
-        p.set_defaults(handler=handler)
-        return p
+        return add_verb(verbs, name, handler, text)
 
     p = verb("create", create, "create a job from a configuration file")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")

@@ -64,3 +64,11 @@ def client_for(key: JobKey) -> SchedulerClient:
 def print_json(value: BaseModel | dict[str, Any]) -> None:
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     print(json.dumps(data, indent=2, sort_keys=True))
+
+
+def add_verb(verbs: Any, name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
+    """A verb's parser, with ``--json`` and the handler ``aurora`` calls."""
+    p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=handler)
+    return p

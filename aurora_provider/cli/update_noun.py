@@ -18,6 +18,7 @@ from aurora_provider.cli.common import add_config_arguments, pick_job
 from aurora_provider.cli.progress import Progress
 from aurora_provider.cli.scheduler_cli import (
     Handler,
+    add_verb,
     client_for,
     one_line_errors,
     print_json,
@@ -163,10 +164,7 @@ def register(nouns: Any) -> None:
     verbs = noun.add_subparsers(dest="verb", metavar="VERB", required=True)
 
     def verb(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = verbs.add_parser(name, help=text, description=text)
-        p.add_argument("--json", action="store_true", help="print the result as JSON")
-        p.set_defaults(handler=handler)
-        return p
+        return add_verb(verbs, name, handler, text)
 
     p = verb("start", start, "start a rolling update of a job to a configuration file")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
