@@ -32,6 +32,7 @@ from aurora_provider.framework.state import (
     ACTIVE,
     INTERRUPTED,
     LAUNCHED,
+    NOT_LAUNCHED,
     TERMINAL,
     Backoff,
     Event,
@@ -176,6 +177,17 @@ class Scheduler:
         if target in TERMINAL:
             self._after_termination(ch, row, moved)
         return moved
+
+    def kill(self, ch: Changes, row: TaskRow, message: str) -> None:
+        """Ask for a task's end: KILLING, then KILLED at once when it never launched, else
+        a kill sent to the backend. A task already KILLING is left as it is."""
+        if row.status is S.KILLING:
+            return
+        moved = self.move(ch, row, S.KILLING, message)
+        if row.status in NOT_LAUNCHED:
+            self.move(ch, moved, S.KILLED, message)
+        else:
+            ch.kills.append(row.task_id)
 
     def _after_termination(self, ch: Changes, before: TaskRow, after: TaskRow) -> None:
         task = self.store.config(after.config_id)["task"]

@@ -31,7 +31,7 @@ from aurora_provider.api import models as m
 from aurora_provider.framework.core import Scheduler, new_task_id
 from aurora_provider.framework.errors import Conflict, InvalidRequest, NotFound
 from aurora_provider.framework.quota import check_quota
-from aurora_provider.framework.state import NOT_LAUNCHED, TaskState
+from aurora_provider.framework.state import TaskState
 from aurora_provider.framework.storage import JobRow, Store, TaskRow
 from aurora_provider.framework.storage.ops_tables import cron_jobs, cron_runs
 from aurora_provider.framework.storage.store import Transaction
@@ -362,13 +362,7 @@ class CronService:
         ch = self.core.changes()
         text = f"Killed by cron ({KILL_EXISTING}) for a new run"
         for row in active:
-            if row.status is S.KILLING:
-                continue
-            moved = self.core.move(ch, row, S.KILLING, text)
-            if row.status in NOT_LAUNCHED:
-                self.core.move(ch, moved, S.KILLED, text)
-            else:
-                ch.kills.append(row.task_id)
+            self.core.kill(ch, row, text)
         values = {**base, "state": WAITING, "outcome": None}
         ids: list[int] = []
         self.core.commit(ch, lambda tx: ids.append(self._insert_run(tx, values)))

@@ -14,7 +14,7 @@ from aurora_provider.framework.core import Scheduler, new_task_id
 from aurora_provider.framework.cron import is_cron_job
 from aurora_provider.framework.errors import Conflict, InvalidRequest, NotFound
 from aurora_provider.framework.quota import check_quota
-from aurora_provider.framework.state import NOT_LAUNCHED, TERMINAL, TaskState
+from aurora_provider.framework.state import TERMINAL, TaskState
 from aurora_provider.framework.storage import JobRow, TaskRow
 from aurora_provider.framework.storage.store import EventRow, RestartRow, config_digest
 
@@ -182,14 +182,7 @@ class JobService:
             for row in rows:
                 if wanted is not None and row.instance not in wanted:
                     continue
-                if row.status is S.KILLING:
-                    killed.append(row.task_id)
-                    continue
-                moved = self.core.move(ch, row, S.KILLING, text)
-                if row.status in NOT_LAUNCHED:
-                    self.core.move(ch, moved, S.KILLED, text)
-                else:
-                    ch.kills.append(row.task_id)
+                self.core.kill(ch, row, text)
                 killed.append(row.task_id)
             restart = self.core.restarts.get(job_key)
             if restart is not None:

@@ -13,7 +13,7 @@ import logging
 
 from aurora_provider.framework.changes import Changes
 from aurora_provider.framework.core import Scheduler, new_task_id
-from aurora_provider.framework.state import NOT_LAUNCHED, TaskState
+from aurora_provider.framework.state import TaskState
 from aurora_provider.framework.storage import JobRow, TaskRow
 from aurora_provider.framework.storage.store import Transaction
 from aurora_provider.framework.update_instance import Next, decide
@@ -87,6 +87,10 @@ class UpdateRound:
             return
         if changed:
             write.records.append(record)
+        self._commit(ch, record, write)
+
+    def _commit(self, ch: Changes, record: UpdateRecord, write: UpdateWrite) -> None:
+        """Persist the task changes with the update's own writes, then make it current."""
 
         def persist(tx: Transaction) -> None:
             write.apply(tx.connection)
@@ -178,11 +182,7 @@ class UpdateRound:
         if decision.next is Next.KILL:
             text = f"Killed for job update {r.update_id}"
             for task in decision.tasks:
-                moved = self.core.move(ch, task, S.KILLING, text)
-                if task.status in NOT_LAUNCHED:
-                    self.core.move(ch, moved, S.KILLED, text)
-                else:
-                    ch.kills.append(task.task_id)
+                self.core.kill(ch, task, text)
         elif decision.next is Next.ADD and p.desired is not None:
             row = self._add_task(ch, r, instance, p.desired)
             p.task_id = row.task_id
