@@ -21,7 +21,6 @@ from aurora_provider.framework.jobs import canonical
 from aurora_provider.framework.quota import check_quota
 from aurora_provider.framework.state import TaskState
 from aurora_provider.framework.storage import TaskRow
-from aurora_provider.framework.storage.store import Transaction
 from aurora_provider.framework.update_plan import settings_from_wire, task_digest
 from aurora_provider.framework.update_round import UpdateRound
 from aurora_provider.framework.update_state import (
@@ -174,14 +173,7 @@ class UpdateController(UpdateRound):
             ch = self.core.changes()
             if record.status is U.ABORTED:
                 self._fill_emptied(ch, record)
-
-            def persist(tx: Transaction) -> None:
-                write.apply(tx.connection)
-                if record.status in TERMINAL:
-                    self._save_job(tx, record)
-
-            self.core.commit(ch, persist)
-            self._publish(record)
+            self._commit(ch, record, write)
 
     def _fill_emptied(self, ch: Changes, r: UpdateRecord) -> None:
         """An abort stops the update at once; an instance in flight whose old task is
