@@ -95,22 +95,19 @@ def kill(args: argparse.Namespace) -> int:
     if spec is None:
         raise ClusterError(f"{args.instance_key!r}: name the instances, e.g. {key}/0,2-4 "
                            "(or use 'aurora job killall')")
-    with client_for(key) as client:
-        result = client.kill(key, parse_instances(spec), args.message)
-        if args.wait:
-            _wait_killed(client, key, set(result.killed))
-    if args.json:
-        print_json(result)
-    else:
-        print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
-    return 0
+    return _kill(args, key, parse_instances(spec))
 
 
 @one_line_errors
 def killall(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
+    return _kill(args, key, None)
+
+
+def _kill(args: argparse.Namespace, key: JobKey, instances: list[int] | None) -> int:
+    """Kill ``instances`` (None: all), wait for them if asked, and say what was done."""
     with client_for(key) as client:
-        result = client.killall(key, args.message)
+        result = client.kill(key, instances, args.message)
         if args.wait:
             _wait_killed(client, key, set(result.killed))
     if args.json:
