@@ -1,0 +1,125 @@
+"""The API's errors: one class per wire error, shared by the scheduler and its clients.
+
+The scheduler raises these; its HTTP layer answers ``{"code", "message"}`` with the class's
+``status``. A client reads that answer back into the same class (``error_from_wire``: by
+code, else by status), as kazoo maps each ZooKeeper error code to a class, so callers write
+``except JobNotFound`` rather than compare statuses.
+"""
+
+from __future__ import annotations
+
+from aurora_provider.errors import AuroraError
+
+
+class ApiError(AuroraError):
+    """Root of the API's errors; ``str(e)`` is one line: message, code and HTTP status.
+
+    ``status`` is 0 for errors that never got an answer from a server.
+    """
+
+    code = "ERROR"
+    status = 500
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 code: str | None = None) -> None:
+        self.message = message
+        self.status = type(self).status if status is None else status
+        self.code = type(self).code if code is None else code
+        super().__init__(f"{message} ({self.code}, HTTP {self.status})" if self.status
+                         else message)
+
+
+class InvalidRequest(ApiError):
+    """The request is malformed or asks for something that cannot be (400)."""
+
+    code = "INVALID_REQUEST"
+    status = 400
+
+
+class Unauthorized(ApiError):
+    """No token, a malformed header or an unknown token (401)."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+
+class Forbidden(ApiError):
+    """The token is valid but may not do this (403)."""
+
+    code = "FORBIDDEN"
+    status = 403
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+    status = 404
+
+
+class JobNotFound(NotFound):
+    code = "JOB_NOT_FOUND"
+
+
+class TaskNotFound(NotFound):
+    code = "TASK_NOT_FOUND"
+
+
+class UpdateNotFound(NotFound):
+    code = "UPDATE_NOT_FOUND"
+
+
+class CronJobNotFound(NotFound):
+    code = "CRON_JOB_NOT_FOUND"
+
+
+class BackupNotFound(NotFound):
+    code = "BACKUP_NOT_FOUND"
+
+
+class Conflict(ApiError):
+    """The request is well formed but the cluster's state refuses it now (409)."""
+
+    code = "CONFLICT"
+    status = 409
+
+
+class QuotaExceeded(Conflict):
+    code = "QUOTA_EXCEEDED"
+
+
+class BackupFailed(Conflict):
+    code = "BACKUP_ERROR"
+
+
+class ServerError(ApiError):
+    """The scheduler failed to do what it should have done (500)."""
+
+    code = "INTERNAL"
+    status = 500
+
+
+class StorageError(ServerError):
+    code = "STORAGE_ERROR"
+
+
+class SchedulerUnavailable(ApiError):
+    """The scheduler cannot be reached, or cannot serve now (not the leader) (503)."""
+
+    code = "UNAVAILABLE"
+    status = 503
+
+
+_ALL: tuple[type[ApiError], ...] = (
+    InvalidRequest, Unauthorized, Forbidden, NotFound, JobNotFound, TaskNotFound,
+    UpdateNotFound, CronJobNotFound, BackupNotFound, Conflict, QuotaExceeded, BackupFailed,
+    ServerError, StorageError, SchedulerUnavailable)
+BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in _ALL}
+BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
+    500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,
+    504: SchedulerUnavailable}
+
+
+def error_from_wire(status: int, code: str, message: str) -> ApiError:
+    """The error class an answer names: its code, else its status, else ``ApiError``."""
+    cls = BY_CODE.get(code) or BY_STATUS.get(status) or ApiError
+    return cls(message, status=status, code=code)
