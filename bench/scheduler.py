@@ -25,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -33,13 +34,11 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aurora_provider.api import models as m
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
-from aurora_provider.framework.core import Scheduler
-from aurora_provider.framework.jobs import JobService
-from aurora_provider.framework.placement import Offer
-from aurora_provider.framework.settings import SchedulerSettings
-from aurora_provider.framework.state import TaskState
-from aurora_provider.framework.storage import open_store
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.daemon import Parts
+from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.states.task import TaskState
+from tests.fakes import Agent, FakeBackend, SchedulerWorld
 
 AGENTS = 1000
 BIG = 10_000
@@ -47,63 +46,27 @@ SMALL = 100
 AURORA_CAP = 200.0  # 40 scheduling attempts/s x 5 tasks (Aurora's defaults)
 
 
-class SyntheticBackend:
+def synthetic(report_running: bool = False) -> FakeBackend:
     """1,000 agents with 16 CPUs and 64 GiB each; launches succeed at once."""
-
-    name = "synthetic"
-
-    def __init__(self, agents: int = AGENTS, report_running: bool = False) -> None:
-        self.agents = agents
-        self.used: dict[str, float] = {}
-        self.launched = 0
-        self.report_running = report_running
-        self.pending: list[StatusUpdate] = []
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def offers(self) -> list[Offer]:
-        return [Offer(str(uuid.uuid4()), f"agent-{i}", f"host-{i:04d}",
-                      16.0 - self.used.get(f"agent-{i}", 0.0), 65536, 1_000_000,
-                      port_ranges=[(31000, 32000)], attributes={"rack": f"r{i % 40}"})
-                for i in range(self.agents)]
-
-    def launch(self, launches: Sequence[Launch]) -> None:
-        for launch in launches:
-            self.used[launch.agent_id] = self.used.get(launch.agent_id, 0.0) + launch.cpu
-            if self.report_running:
-                self.pending.append(StatusUpdate(launch.task_id, TaskState.STARTING))
-                self.pending.append(StatusUpdate(launch.task_id, TaskState.RUNNING))
-        self.launched += len(launches)
-
-    def kill(self, task_ids: Sequence[str]) -> None:
-        self.pending += [StatusUpdate(t, TaskState.KILLED) for t in task_ids]
-
-    def poll(self) -> list[StatusUpdate]:
-        found, self.pending = self.pending, []
-        return found
-
-    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
-        return []
+    return FakeBackend([Agent(f"host-{i:04d}", 16.0, 65536, 1_000_000,
+                              {"rack": f"r{i % 40}"}, f"agent-{i}") for i in range(AGENTS)],
+                       starts="starting" if report_running else "nothing")
 
 
-def job(name: str, instances: int) -> m.JobConfiguration:
-    return m.JobConfiguration.model_validate({
+def job(name: str, instances: int) -> JobConfig:
+    return JobConfig.from_wire(m.JobConfiguration.model_validate({
         "key": {"cluster": "devcluster", "role": "bench", "environment": "prod", "name": name},
         "instances": instances,
         "task": {"is_service": True, "resources": {"cpu": 0.5, "ram_mb": 256, "disk_mb": 256},
                  "requested_ports": ["http"],
-                 "executor_config": {"data": json.dumps({"name": name, "pad": "x" * 2000})}}})
+                 "executor_config": {"data": json.dumps({"name": name, "pad": "x" * 2000})}}}
+    ).model_dump(mode="json"))
 
 
-def core_for(work: Path, backend: SyntheticBackend) -> tuple[Scheduler, JobService]:
-    store = open_store(f"sqlite:///{work / 'bench.db'}")
-    core = Scheduler(store, backend, SchedulerSettings(max_instances=BIG))
-    core.recover()
-    return core, JobService(core)
+def scheduler_for(work: Path, backend: FakeBackend) -> Parts:
+    """The real scheduler (the composition root's parts) over the synthetic agents."""
+    return SchedulerWorld(work, backend, clock=time.time,
+                          settings=SchedulerSettings(max_instances=BIG)).parts
 
 
 def sqlite_floor(work: Path, rows: int = BIG) -> float:
@@ -122,19 +85,19 @@ def sqlite_floor(work: Path, rows: int = BIG) -> float:
 
 
 def bench_placement(work: Path) -> dict[str, float]:
-    backend = SyntheticBackend()
-    core, jobs = core_for(work, backend)
+    backend = synthetic()
+    parts = scheduler_for(work, backend)
     started = time.perf_counter()
-    jobs.create(job("big", BIG))
+    parts.jobs.create(job("big", BIG))
     created = time.perf_counter() - started
     started = time.perf_counter()
     rounds = 0
-    while backend.launched < BIG and rounds < 50:
-        core.run_round()
+    while len(backend.launched) < BIG and rounds < 50:
+        parts.scheduler.run_round()
         rounds += 1
     placed_secs = time.perf_counter() - started
-    assigned = core.store.count_by_status().get("ASSIGNED", 0)
-    events = sum(len(v) for v in core.store.events(job_key="bench/prod/big").values())
+    assigned = parts.store.tasks.count_by_status().get(TaskState.ASSIGNED, 0)
+    events = sum(len(v) for v in parts.store.tasks.events(job_key="bench/prod/big").values())
     floor = sqlite_floor(work)
     return {"tasks": BIG, "agents": AGENTS, "rounds": rounds,
             "create_secs": created, "place_secs": placed_secs,
@@ -148,18 +111,20 @@ def bench_placement(work: Path) -> dict[str, float]:
 def serve(port: int, work: Path) -> None:
     import uvicorn
 
-    from aurora_provider.framework.app import create_app
-    from aurora_provider.framework.auth import Authenticator, Principal
+    from aurora_provider.framework.http.auth import Authenticator, Principal
 
-    backend = SyntheticBackend(report_running=True)
-    core, jobs = core_for(work, backend)
-    jobs.create(job("big", BIG))
-    jobs.create(job("small", SMALL))
+    backend = synthetic(report_running=True)
+    parts = scheduler_for(work, backend)
+    parts.jobs.create(job("big", BIG))
+    parts.jobs.create(job("small", SMALL))
     for _ in range(6):
-        core.run_round()
-    auth = Authenticator({"bench": Principal("bench", frozenset(), True)})
-    app = create_app(jobs, auth, backend_name="synthetic")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        parts.scheduler.run_round()
+    # The real app of the composition root, with the benchmark's own token.
+    parts.app.state.services = replace(
+        parts.app.state.services,
+        auth=Authenticator({"bench": Principal("bench", frozenset(), True)}))
+    uvicorn.run(parts.app, host="127.0.0.1", port=port, log_level="warning",
+                access_log=False)
 
 
 def measure(client: httpx.Client, path: str, count: int, threads: int = 4

@@ -28,11 +28,14 @@ from .task_state import TERMINAL
 __all__ = [
     "CheckpointReader",
     "GcReport",
+    "InvalidTask",
     "ProcessRunView",
     "ProcessView",
+    "TaskPaths",
     "TaskView",
     "collect_garbage",
     "kill_task",
+    "run_log_dir",
     "runner_argv",
 ]
 
@@ -247,3 +250,8 @@ def kill_task(
 
     runner = load_runner(Path(checkpoint_root), task_id, quiet=True)
     return runner.kill(grace).value
+
+
+# What the scheduler's local backend needs besides the reader (temporary in this work tree).
+from .errors import InvalidTask as InvalidTask  # noqa: E402
+from .logs import run_log_dir as run_log_dir  # noqa: E402

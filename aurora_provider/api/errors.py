@@ -56,23 +56,23 @@ class NotFound(ApiError):
 
 
 class JobNotFound(NotFound):
-    code = "JOB_NOT_FOUND"
+    """(code NOT_FOUND)"""
 
 
 class TaskNotFound(NotFound):
-    code = "TASK_NOT_FOUND"
+    """(code NOT_FOUND)"""
 
 
 class UpdateNotFound(NotFound):
-    code = "UPDATE_NOT_FOUND"
+    """(code NOT_FOUND)"""
 
 
 class CronJobNotFound(NotFound):
-    code = "CRON_JOB_NOT_FOUND"
+    """(code NOT_FOUND)"""
 
 
 class BackupNotFound(NotFound):
-    code = "BACKUP_NOT_FOUND"
+    """(code NOT_FOUND)"""
 
 
 class Conflict(ApiError):

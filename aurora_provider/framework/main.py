@@ -1,4 +1,7 @@
-"""``aurora-scheduler``: the daemon (storage, backend, scheduling loop, HTTP API)."""
+"""``aurora-scheduler``: the daemon (storage, backend, scheduling loop, HTTP API).
+
+The flags become ``DaemonSettings``; the composition root (``daemon.py``) builds the rest.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +12,27 @@ import os
 import shutil
 import socket
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import psutil
 import uvicorn
 
-from aurora_provider.framework import ops as operations
-from aurora_provider.framework.app import create_app
-from aurora_provider.framework.auth import (
-    Authenticator,
-    aurora_home,
-    default_token_file,
-    embedded_auth_file,
-)
-from aurora_provider.framework.backends.local import Capacity, LocalBackend
-from aurora_provider.framework.core import Scheduler
+from aurora_provider.api.paths import aurora_home, default_token_file
+from aurora_provider.errors import run_command
+from aurora_provider.framework.backends.local.backend import Capacity, LocalBackend
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.daemon import Daemon, DaemonSettings
 from aurora_provider.framework.errors import SchedulerError
-from aurora_provider.framework.jobs import JobService
-from aurora_provider.framework.placement import Overhead
-from aurora_provider.framework.settings import SchedulerSettings
-from aurora_provider.framework.storage import open_store
+from aurora_provider.framework.http.auth import embedded_auth_file
+from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.placement.offers import Overhead
 
 log = logging.getLogger("aurora_provider.framework")
 
-# The executor benchmark measures an idle runner at 18.7 MiB RSS and ~0 % CPU
-# (docs/benchmarks.md, "Executor");
-# the reservation keeps headroom for health checks and log pumping. Aurora reserved 0.25 CPU
-# and 128 MB for its Python 2 Thermos.
+# The executor benchmark measures an idle runner at about 15 MiB RSS and ~0 % CPU
+# (docs/benchmarks.md, "Executor"); the reservation keeps headroom for health checks and
+# log pumping. Aurora reserved 0.25 CPU and 128 MB for its Python 2 Thermos.
 DEFAULT_EXECUTOR_CPU = 0.05
 DEFAULT_EXECUTOR_RAM_MB = 32.0
 
@@ -101,12 +96,21 @@ def parser() -> argparse.ArgumentParser:
                      metavar="NAME=VALUE")
     loc.add_argument("--local-agents", type=int, default=1, metavar="N",
                      help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
-    operations.add_arguments(p)
+    ops = p.add_argument_group("operations")
+    ops.add_argument("--preemption-delay", type=float, default=180.0, metavar="SECS",
+                     help="how long a task stays PENDING before it may preempt (180)")
+    ops.add_argument("--no-preemption", action="store_true", help="never preempt tasks")
+    ops.add_argument("--backup-dir", type=Path, metavar="DIR",
+                     help="where backups go (default: WORK_DIR/backups for SQLite)")
+    ops.add_argument("--backup-interval", type=float, default=3600.0, metavar="SECS",
+                     help="periodic backups (3600; 0 turns them off)")
+    ops.add_argument("--backups-kept", type=int, default=48, metavar="N",
+                     help="periodic backups keep the newest N (48)")
     p.add_argument("--log-level", default="INFO")
     return p
 
 
-def settings_from(args: argparse.Namespace) -> SchedulerSettings:
+def scheduler_settings(args: argparse.Namespace) -> SchedulerSettings:
     return SchedulerSettings(
         cluster=args.cluster, allowed_environments=args.allowed_environments,
         flapping_threshold_secs=args.flapping_threshold,
@@ -116,6 +120,13 @@ def settings_from(args: argparse.Namespace) -> SchedulerSettings:
         history_max_per_job=args.history_max_per_job,
         prune_interval_secs=args.prune_interval, round_interval_secs=args.round_interval,
         overhead=Overhead(args.executor_cpu, args.executor_ram_mb, args.executor_disk_mb))
+
+
+def ops_settings(args: argparse.Namespace) -> OpsSettings:
+    return OpsSettings(
+        preemption_delay_secs=args.preemption_delay, preemption_enabled=not args.no_preemption,
+        backup_interval_secs=args.backup_interval, backups_kept=args.backups_kept,
+        backup_dir=args.backup_dir.expanduser().resolve() if args.backup_dir else None)
 
 
 def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
@@ -131,31 +142,6 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
                         agents=args.local_agents)
 
 
-class Loop:
-    """Runs scheduling rounds in a thread until stopped."""
-
-    def __init__(self, core: Scheduler) -> None:
-        self.core = core
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="scheduling-loop", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        interval = self.core.settings.round_interval_secs
-        while not self._stop.is_set():
-            try:
-                self.core.run_round()
-            except Exception:  # a bad round must not stop scheduling; the next one retries
-                log.exception("scheduling round failed")
-            self._stop.wait(interval)
-
-
 def check_listen(host: str, port: int) -> None:
     """Fail early, in one line, when the address is taken (uvicorn would log and exit 3)."""
     try:
@@ -166,45 +152,38 @@ def check_listen(host: str, port: int) -> None:
         raise SchedulerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
-    work_dir = (args.work_dir or aurora_home() / "scheduler").expanduser().resolve()
-    work_dir.mkdir(parents=True, exist_ok=True)
     if args.backend != "local":
         raise SchedulerError("the mesos backend is not available yet; use --backend local")
-    store = open_store(args.db or f"sqlite:///{work_dir / 'scheduler.db'}")
-    auth_file = args.auth_file or embedded_auth_file(
-        work_dir, args.token_file or default_token_file(), getpass.getuser())
-    auth = Authenticator.from_file(auth_file)
-    core = Scheduler(store, local_backend(args, work_dir), settings_from(args))
-    operations.install_operations(core, operations.settings_from(args, core))
-    core.recover()
-    app = create_app(JobService(core), auth, backend_name=args.backend)
-    loop = Loop(core)
-    loop.start()
+    work_dir = (args.work_dir or aurora_home() / "scheduler").expanduser().resolve()
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        auth_file = args.auth_file or embedded_auth_file(
+            work_dir, args.token_file or default_token_file(), getpass.getuser())
+        daemon = Daemon(DaemonSettings(
+            db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
+            scheduler=scheduler_settings(args), ops=ops_settings(args)),
+            backend=lambda: local_backend(args, work_dir))
+        daemon.start()
+    except OSError as e:  # a work dir or token file we may not write
+        raise SchedulerError(f"cannot start in {work_dir}: {e}") from e
     host, port = args.listen
     log.info("aurora-scheduler for cluster %s on http://%s:%d (work dir %s)", args.cluster,
              host, port, work_dir)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(daemon.asgi, host=host, port=port, log_level="warning", access_log=False,
+                    interface="asgi3")
     finally:
-        loop.stop()
-        core.backend.stop()
+        daemon.stop()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        run(args)
-    except SchedulerError as e:
-        print(f"aurora-scheduler: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"aurora-scheduler: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command("aurora-scheduler", lambda: run(args))
 
 
 if __name__ == "__main__":

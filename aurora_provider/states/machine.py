@@ -17,13 +17,18 @@ from aurora_provider.errors import AuroraError
 S = TypeVar("S", bound=enum.Enum)
 
 
+# How a refusal reads; a machine whose transitions users ask for words it for them.
+INTERNAL = "{machine} {subject}: illegal transition {current} -> {target}"
+USER_FACING = "{machine} {subject} is {current}; it cannot become {target}"
+
+
 class IllegalTransition(AuroraError):
     """A state change that the machine's table does not allow."""
 
     def __init__(self, machine: str, subject: str, current: enum.Enum,
-                 target: enum.Enum) -> None:
-        super().__init__(f"{machine} {subject}: illegal transition {current.value} -> "
-                         f"{target.value}")
+                 target: enum.Enum, refusal: str = INTERNAL) -> None:
+        super().__init__(refusal.format(machine=machine, subject=subject,
+                                        current=current.value, target=target.value))
         self.machine = machine
         self.subject = subject
         self.current = current
@@ -36,11 +41,13 @@ class StateMachine(Generic[S]):
     :param name: what the machine is about ("task", "update"...), used in errors.
     :param allowed: every state of the enum with the states it may move to.
     :param terminal: the terminal states; by default those with no way out.
+    :param refusal: how an illegal transition reads (``INTERNAL`` or ``USER_FACING``).
     """
 
     def __init__(self, name: str, allowed: Mapping[S, Iterable[S]],
-                 terminal: Iterable[S] | None = None) -> None:
+                 terminal: Iterable[S] | None = None, refusal: str = INTERNAL) -> None:
         self.name = name
+        self._refusal = refusal
         self.ALLOWED: dict[S, frozenset[S]] = {s: frozenset(t) for s, t in allowed.items()}
         states = set(self.ALLOWED)
         for targets in self.ALLOWED.values():
@@ -58,7 +65,7 @@ class StateMachine(Generic[S]):
     def transition(self, subject: str, current: S, target: S) -> S:
         """``current -> target`` checked against the table: the new state, or raise."""
         if target not in self.ALLOWED[current]:
-            raise IllegalTransition(self.name, subject, current, target)
+            raise IllegalTransition(self.name, subject, current, target, self._refusal)
         return target
 
     def is_terminal(self, state: S) -> bool:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 
 from aurora_provider.errors import AuroraError
-from aurora_provider.states.machine import StateMachine
+from aurora_provider.states.machine import USER_FACING, StateMachine
 
 
 class UpdateStatus(enum.StrEnum):
@@ -62,7 +62,8 @@ ALLOWED: dict[UpdateStatus, frozenset[UpdateStatus]] = {
     U.FAILED: frozenset(),
 }
 
-MACHINE = StateMachine("update", ALLOWED)
+# Users ask for these transitions (pause, resume, rollback): refusals are worded for them.
+MACHINE = StateMachine("update", ALLOWED, refusal=USER_FACING)
 TERMINAL: frozenset[UpdateStatus] = MACHINE.TERMINAL
 ACTIVE: frozenset[UpdateStatus] = MACHINE.ACTIVE
 # Moving instances (the other active states wait for a user or a pulse).
@@ -87,7 +88,7 @@ STATUS_GROUPS: dict[str, frozenset[UpdateStatus]] = {
 }
 
 
-class UnknownUpdateStatus(AuroraError):
+class UnknownUpdateStatus(AuroraError, ValueError):
     """A ``--status`` filter that is neither a group nor a state."""
 
 

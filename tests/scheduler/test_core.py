@@ -6,72 +6,19 @@ These cover the timing rules (backoff, timeouts, pruning) without waiting: the c
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from aurora_provider.api import models as m
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
-from aurora_provider.framework.core import Scheduler
-from aurora_provider.framework.jobs import JobService
-from aurora_provider.framework.placement import Offer
-from aurora_provider.framework.settings import SchedulerSettings
-from aurora_provider.framework.state import TaskState
-from aurora_provider.framework.storage import Store, open_store
+from aurora_provider.framework.backends.base import StatusUpdate
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.storage.rows import TaskRow
+from aurora_provider.states.task import TaskState
+from tests.fakes import FakeBackend, SchedulerWorld, typed
 
+pytestmark = pytest.mark.unit
 S = TaskState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class ScriptedBackend:
-    """Launches nothing; the test says what happens to each task."""
-
-    name = "scripted"
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.launched: list[str] = []
-        self.killed: list[str] = []
-        self.updates: list[StatusUpdate] = []
-        self.vanished: set[str] = set()
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def offers(self) -> list[Offer]:
-        return [Offer("o1", "agent-1", "host-1", 100, 100_000, 100_000,
-                      port_ranges=[(1000, 2000)])]
-
-    def launch(self, launches: Sequence[Launch]) -> None:
-        for launch in launches:
-            # Persisted before it is acted on.
-            row = self.store.task(launch.task_id)
-            assert row is not None and row.status is S.ASSIGNED
-            self.launched.append(launch.task_id)
-
-    def kill(self, task_ids: Sequence[str]) -> None:
-        self.killed += task_ids
-        self.updates += [StatusUpdate(t, S.KILLED, "killed") for t in task_ids]
-
-    def poll(self) -> list[StatusUpdate]:
-        found, self.updates = self.updates, []
-        return found
-
-    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
-        return [StatusUpdate(r.task_id, S.LOST, "vanished") for r in running
-                if r.task_id in self.vanished]
 
 
 def wire(name: str, *, service: bool, instances: int = 1,
@@ -85,137 +32,132 @@ def wire(name: str, *, service: bool, instances: int = 1,
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[Scheduler, ScriptedBackend, Clock, JobService]:
-    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    backend = ScriptedBackend(store)
-    clock = Clock()
+def world(tmp_path: Path) -> SchedulerWorld:
     settings = SchedulerSettings(flapping_threshold_secs=60, backoff_initial_secs=30,
                                  backoff_max_secs=120, history_max_per_job=3,
                                  history_min_age_secs=10, prune_interval_secs=1e9)
-    core = Scheduler(store, backend, settings, clock=clock)
-    core.recover()
-    return core, backend, clock, JobService(core)
+    w = SchedulerWorld(tmp_path, settings=settings)
+    # Launches nothing; the test says what happens to each task.
+    w.boot(FakeBackend(starts="nothing", store=w.store))
+    return w
 
 
-def active(core: Scheduler, job: str = "www/prod/svc") -> list[Any]:
-    return core.cache.job_tasks(job)
+def active(w: SchedulerWorld, job: str = "www/prod/svc") -> list[TaskRow]:
+    return w.active(job)
 
 
-def report(core: Scheduler, backend: ScriptedBackend, state: TaskState,
-           job: str = "www/prod/svc") -> str:
-    (task,) = active(core, job)
-    backend.updates.append(StatusUpdate(task.task_id, state, state.value.lower()))
-    core.run_round()
+def report(w: SchedulerWorld, state: TaskState, job: str = "www/prod/svc") -> str:
+    (task,) = active(w, job)
+    w.backend.report(task.task_id, state, state.value.lower())
+    w.rounds(1)
     return str(task.task_id)
 
 
-def test_flapping_service_is_throttled_with_doubling_backoff(world: Any) -> None:
-    core, backend, clock, jobs = world
-    jobs.create(wire("svc", service=True))
+def test_flapping_service_is_throttled_with_doubling_backoff(world: SchedulerWorld) -> None:
+    w, clock, jobs = world, world.clock, world.parts.jobs
+    jobs.create(typed(wire("svc", service=True)))
     penalties = []
     for _ in range(4):
-        core.run_round()
-        report(core, backend, S.RUNNING)
+        w.rounds(1)
+        report(w, S.RUNNING)
         clock.now += 5  # ran 5 s: shorter than the 60 s threshold
-        report(core, backend, S.FAILED)
-        (task,) = active(core)
+        report(w, S.FAILED)
+        (task,) = active(w)
         assert task.status is S.THROTTLED
         penalties.append(task.throttle_until - clock.now)
         clock.now += penalties[-1]
-        core.run_round()
+        w.rounds(1)
     assert penalties == [30, 60, 120, 120]
     # A long run resets the penalty.
-    report(core, backend, S.RUNNING)
+    report(w, S.RUNNING)
     clock.now += 600
-    report(core, backend, S.FAILED)
-    (task,) = active(core)
+    report(w, S.FAILED)
+    (task,) = active(w)
     assert task.status is S.ASSIGNED and task.throttle_until is None
 
 
-def test_transient_states_time_out_to_lost(world: Any) -> None:
-    core, backend, clock, jobs = world
-    jobs.create(wire("svc", service=False))
-    core.run_round()
-    (task,) = active(core)
-    assert task.status is S.ASSIGNED and backend.launched == [task.task_id]
+def test_transient_states_time_out_to_lost(world: SchedulerWorld) -> None:
+    w, clock, jobs = world, world.clock, world.parts.jobs
+    jobs.create(typed(wire("svc", service=False)))
+    w.rounds(1)
+    (task,) = active(w)
+    assert task.status is S.ASSIGNED and w.backend.launched == [task.task_id]
     clock.now += 301
-    core.run_round()
-    row = core.store.task(task.task_id)
+    w.rounds(1)
+    row = w.store.tasks.task(task.task_id)
     assert row.status is S.LOST and row.message == "Task timed out in ASSIGNED"
-    assert task.task_id in backend.killed
-    (replacement,) = active(core)
+    assert task.task_id in w.backend.killed
+    (replacement,) = active(w)
     assert replacement.ancestor_id == task.task_id  # LOST always reschedules
 
 
-def test_every_transition_is_an_event(world: Any) -> None:
-    core, backend, _clock, jobs = world
-    jobs.create(wire("svc", service=False))
-    core.run_round()
-    report(core, backend, S.RUNNING)
-    task_id = report(core, backend, S.FINISHED)
-    events = core.store.events(task_ids=[task_id])[task_id]
+def test_every_transition_is_an_event(world: SchedulerWorld) -> None:
+    w, jobs = world, world.parts.jobs
+    jobs.create(typed(wire("svc", service=False)))
+    w.rounds(1)
+    report(w, S.RUNNING)
+    task_id = report(w, S.FINISHED)
+    events = w.store.tasks.events(task_ids=[task_id])[task_id]
     assert [e.status for e in events] == [S.INIT, S.PENDING, S.ASSIGNED, S.RUNNING, S.FINISHED]
-    assert not active(core)  # an ad-hoc task that finished is not rescheduled
-    assert core.store.job("www/prod/svc") is None
+    assert not active(w)  # an ad-hoc task that finished is not rescheduled
+    assert w.store.jobs.job("www/prod/svc") is None
 
 
-def test_terminal_history_is_pruned_by_count_and_age(world: Any) -> None:
-    core, backend, clock, jobs = world
-    jobs.create(wire("svc", service=True))
+def test_terminal_history_is_pruned_by_count_and_age(world: SchedulerWorld) -> None:
+    w, clock, jobs = world, world.clock, world.parts.jobs
+    jobs.create(typed(wire("svc", service=True)))
     for _ in range(6):
-        core.run_round()
-        report(core, backend, S.RUNNING)
+        w.rounds(1)
+        report(w, S.RUNNING)
         clock.now += 100
-        report(core, backend, S.FINISHED)
-    assert len(core.store.tasks(job_key="www/prod/svc", statuses=[S.FINISHED])) == 6
+        report(w, S.FINISHED)
+    assert len(w.store.tasks.tasks(job_key="www/prod/svc", statuses=[S.FINISHED])) == 6
     # Finished at 1100, 1200 ... 1600; keep 3 per job, but nothing younger than 10 s.
-    assert core.prune(1305.0) == 2  # 1300 is beyond the count but too young
-    assert core.prune(clock.now) == 1
-    left = core.store.tasks(job_key="www/prod/svc", statuses=[S.FINISHED])
+    assert w.parts.scheduler.prune(1305.0) == 2  # 1300 is beyond the count but too young
+    assert w.parts.scheduler.prune(clock.now) == 1
+    left = w.store.tasks.tasks(job_key="www/prod/svc", statuses=[S.FINISHED])
     assert sorted(t.status_at for t in left) == [1400, 1500, 1600]
 
 
-def test_recovery_marks_vanished_tasks_lost_and_keeps_the_rest(world: Any,
-                                                               tmp_path: Path) -> None:
-    core, backend, clock, jobs = world
-    jobs.create(wire("svc", service=True, instances=2))
-    core.run_round()
-    first, second = sorted(active(core), key=lambda t: t.instance)
-    backend.updates += [StatusUpdate(first.task_id, S.RUNNING), StatusUpdate(second.task_id,
+def test_recovery_marks_vanished_tasks_lost_and_keeps_the_rest(world: SchedulerWorld) -> None:
+    w, clock, jobs = world, world.clock, world.parts.jobs
+    jobs.create(typed(wire("svc", service=True, instances=2)))
+    w.rounds(1)
+    first, second = sorted(active(w), key=lambda t: t.instance)
+    w.backend.updates += [StatusUpdate(first.task_id, S.RUNNING), StatusUpdate(second.task_id,
                                                                              S.RUNNING)]
-    core.run_round()
+    w.rounds(1)
     clock.now += 600  # a long run: the replacement is not penalized
     # A new scheduler on the same database; the first task's runner is gone.
-    backend2 = ScriptedBackend(core.store)
+    backend2 = FakeBackend(starts="nothing", store=w.store)
     backend2.vanished = {first.task_id}
-    core2 = Scheduler(core.store, backend2, core.settings, clock=clock)
-    core2.recover()
-    core2.run_round()
-    assert core.store.task(first.task_id).status is S.LOST
-    assert core.store.task(second.task_id).status is S.RUNNING
-    ids = {t.instance: t for t in core2.cache.job_tasks("www/prod/svc")}
+    w.boot(backend2)
+    w.rounds(1)
+    assert w.store.tasks.task(first.task_id).status is S.LOST
+    assert w.store.tasks.task(second.task_id).status is S.RUNNING
+    ids = {t.instance: t for t in w.active("www/prod/svc")}
     assert ids[1].task_id == second.task_id and ids[0].ancestor_id == first.task_id
     assert backend2.launched == [ids[0].task_id]  # only the replacement was launched
 
 
-def test_rolling_restart_moves_one_batch_at_a_time(world: Any) -> None:
-    core, backend, _clock, jobs = world
-    jobs.create(wire("svc", service=True, instances=3))
-    core.run_round()
-    for t in active(core):
-        backend.updates.append(StatusUpdate(t.task_id, S.RUNNING))
-    core.run_round()
+def test_rolling_restart_moves_one_batch_at_a_time(world: SchedulerWorld) -> None:
+    w, jobs = world, world.parts.jobs
+    jobs.create(typed(wire("svc", service=True, instances=3)))
+    w.rounds(1)
+    for t in active(w):
+        w.backend.updates.append(StatusUpdate(t.task_id, S.RUNNING))
+    w.rounds(1)
     jobs.restart("www/prod/svc", None, 2)
-    core.run_round()
-    restarting = core.store.tasks(job_key="www/prod/svc", statuses=[S.RESTARTING])
+    w.rounds(1)
+    restarting = w.store.tasks.tasks(job_key="www/prod/svc", statuses=[S.RESTARTING])
     assert sorted(t.instance for t in restarting) == [0, 1]
-    core.run_round()  # killed and replaced, but not RUNNING yet: the next batch waits
-    killed = core.store.tasks(job_key="www/prod/svc", statuses=[S.KILLED])
+    w.rounds(1)  # killed and replaced, but not RUNNING yet: the next batch waits
+    killed = w.store.tasks.tasks(job_key="www/prod/svc", statuses=[S.KILLED])
     assert sorted(t.instance for t in killed) == [0, 1]
-    assert core.restarts["www/prod/svc"].in_flight.keys() == {0, 1}
-    for t in active(core):
+    assert w.parts.restarts.active("www/prod/svc").in_flight.keys() == {0, 1}
+    for t in active(w):
         if t.status is S.ASSIGNED:
-            backend.updates.append(StatusUpdate(t.task_id, S.RUNNING))
-    core.run_round()
-    core.run_round()
-    assert core.restarts["www/prod/svc"].in_flight.keys() == {2}
+            w.backend.updates.append(StatusUpdate(t.task_id, S.RUNNING))
+    w.rounds(1)
+    w.rounds(1)
+    assert w.parts.restarts.active("www/prod/svc").in_flight.keys() == {2}

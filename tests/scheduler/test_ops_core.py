@@ -13,118 +13,52 @@ import pytest
 import sqlalchemy as sa
 
 from aurora_provider.api import models as m
-from aurora_provider.framework import cron as cron_module
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
-from aurora_provider.framework.backups import export_tables, restore_backup
-from aurora_provider.framework.core import Scheduler
-from aurora_provider.framework.errors import Conflict, InvalidRequest, SchedulerError
-from aurora_provider.framework.jobs import JobService
-from aurora_provider.framework.ops import Operations, OpsSettings, install_operations
-from aurora_provider.framework.placement import Offer, Overhead
-from aurora_provider.framework.quota import QuotaExceeded, Resources, check_quota, set_quota
-from aurora_provider.framework.settings import SchedulerSettings
-from aurora_provider.framework.state import TaskState
-from aurora_provider.framework.storage import Store, open_store
+from aurora_provider.api.errors import BackupFailed, Conflict, InvalidRequest, QuotaExceeded
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.model.job_config import JobConfig, Resources
+from aurora_provider.framework.operations.backups import restore_backup
+from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.placement.offers import Overhead
+from aurora_provider.framework.storage import snapshots
+from aurora_provider.framework.storage.store import Store, open_store
+from aurora_provider.states.task import TaskState
+from tests.fakes import Agent, Clock, FakeBackend, SchedulerWorld, typed
 
+pytestmark = pytest.mark.unit
 S = TaskState
 # 2026-01-01T00:00:00Z, a Thursday.
 T0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0 + 30
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Hosts:
-    """Agents with fixed capacity; a launched task holds its resources until it ends."""
-
-    name = "scripted"
-
-    def __init__(self, hosts: Sequence[str], cpu: float = 4.0) -> None:
-        self.hosts = list(hosts)
-        self.cpu = cpu
-        self.running: dict[str, Launch] = {}
-        self.updates: list[StatusUpdate] = []
-        self.killed: list[str] = []
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def offers(self) -> list[Offer]:
-        offers = []
-        for host in self.hosts:
-            used = sum(t.cpu for t in self.running.values() if t.hostname == host)
-            offers.append(Offer(f"o-{host}", f"agent-{host}", host, self.cpu - used, 1e6, 1e6,
-                                port_ranges=[(1000, 2000)]))
-        return offers
-
-    def launch(self, launches: Sequence[Launch]) -> None:
-        for launch in launches:
-            self.running[launch.task_id] = launch
-            self.updates.append(StatusUpdate(launch.task_id, S.RUNNING, "up"))
-
-    def kill(self, task_ids: Sequence[str]) -> None:
-        for task_id in task_ids:
-            self.killed.append(task_id)
-            self.running.pop(task_id, None)
-            self.updates.append(StatusUpdate(task_id, S.KILLED, "killed"))
-
-    def finish(self, task_id: str, state: TaskState = S.FINISHED) -> None:
-        self.running.pop(task_id, None)
-        self.updates.append(StatusUpdate(task_id, state, state.value))
-
-    def poll(self) -> list[StatusUpdate]:
-        found, self.updates = self.updates, []
-        return found
-
-    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
-        return []
-
-
 def wire(name: str, *, instances: int = 1, cpu: float = 1.0, role: str = "www",
          cron: str | None = None, policy: str = "KILL_EXISTING", tier: str | None = None,
          priority: int = 0, service: bool = False,
-         metadata: Sequence[tuple[str, str]] = ()) -> m.JobConfiguration:
-    return m.JobConfiguration.model_validate({
+         metadata: Sequence[tuple[str, str]] = ()) -> JobConfig:
+    return typed(m.JobConfiguration.model_validate({
         "key": {"cluster": "devcluster", "role": role, "environment": "prod", "name": name},
         "instances": instances, "cron_schedule": cron, "cron_collision_policy": policy,
         "task": {"is_service": service, "tier": tier, "priority": priority,
                  "resources": {"cpu": cpu, "ram_mb": 64, "disk_mb": 64},
                  "metadata": [{"key": k, "value": v} for k, v in metadata],
-                 "executor_config": {"data": json.dumps({"name": name})}}})
+                 "executor_config": {"data": json.dumps({"name": name})}}}))
 
 
-class World:
+class World(SchedulerWorld):
+    """Agents with fixed capacity; a launched task holds its resources until it ends."""
+
     def __init__(self, tmp_path: Path, hosts: Sequence[str] = ("h1",), cpu: float = 4.0,
                  clock: Clock | None = None, store: Store | None = None,
                  backup_interval: float = 0.0) -> None:
-        self.store = store or open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-        self.backend = Hosts(hosts, cpu)
-        self.clock = clock or Clock()
-        settings = SchedulerSettings(overhead=Overhead(0, 0, 0), prune_interval_secs=1e9)
-        self.core = Scheduler(self.store, self.backend, settings, clock=self.clock)
-        self.ops: Operations = install_operations(
-            self.core, OpsSettings(preemption_delay_secs=10.0, backup_dir=tmp_path / "b",
-                                   backup_interval_secs=backup_interval, backups_kept=2))
-        self.core.recover()
-        self.jobs = JobService(self.core)
-
-    def rounds(self, n: int = 3) -> None:
-        for _ in range(n):
-            self.core.run_round()
-
-    def active(self, job: str) -> list[Any]:
-        return sorted(self.core.cache.job_tasks(job), key=lambda r: r.instance)
+        super().__init__(
+            tmp_path, FakeBackend([Agent(h, cpu, 1e6, 1e6) for h in hosts]),
+            clock=clock or Clock(T0 + 30), store=store,
+            settings=SchedulerSettings(overhead=Overhead(0, 0, 0), prune_interval_secs=1e9),
+            ops=OpsSettings(preemption_delay_secs=10.0, backup_dir=tmp_path / "b",
+                            backup_interval_secs=backup_interval, backups_kept=2))
+        self.jobs = self.parts.jobs
 
     def runs(self, job: str) -> list[Any]:
-        return list(reversed(self.ops.cron.runs(job)))
+        return list(reversed(self.parts.cron.runs(job)))
 
 
 @pytest.fixture
@@ -136,7 +70,7 @@ def world(tmp_path: Path) -> World:
 
 
 def test_cron_kill_existing_kills_the_previous_run_then_starts(world: World) -> None:
-    template = world.ops.cron.schedule(wire("c", cron="*/5 * * * *", instances=2))
+    template = world.parts.cron.schedule(wire("c", cron="*/5 * * * *", instances=2))
     assert template.next_run_at == T0 + 300
     world.rounds()
     assert world.runs("www/prod/c") == []  # not yet due
@@ -161,7 +95,7 @@ def test_cron_kill_existing_kills_the_previous_run_then_starts(world: World) -> 
 
 
 def test_cron_cancel_new_skips_a_run_while_the_previous_is_active(world: World) -> None:
-    world.ops.cron.schedule(wire("c", cron="*/5 * * * *", policy="CANCEL_NEW"))
+    world.parts.cron.schedule(wire("c", cron="*/5 * * * *", policy="CANCEL_NEW"))
     world.clock.now = T0 + 300
     world.rounds()
     world.clock.now = T0 + 600
@@ -178,16 +112,16 @@ def test_cron_cancel_new_skips_a_run_while_the_previous_is_active(world: World) 
     world.rounds()
     (task,) = world.active("www/prod/c")
     world.backend.finish(task.task_id)
-    world.core.run_round()  # the task ends; its run is settled by the next tick or start
+    world.rounds(1)  # the task ends; its run is settled by the next tick or start
     # Started by hand: runs at once, with no scheduled time.
-    run = world.ops.cron.start("www/prod/c")
+    run = world.parts.cron.start("www/prod/c")
     assert run.state == "RUNNING" and run.scheduled_at is None
     assert [r.outcome for r in world.runs("www/prod/c")] == [
         "FAILED", "CANCELLED", "FINISHED", None]
 
 
 def test_cron_refuses_bad_schedules_and_policies(world: World) -> None:
-    cron = world.ops.cron
+    cron = world.parts.cron
     with pytest.raises(InvalidRequest, match="RUN_OVERLAP is not supported"):
         cron.schedule(wire("c", cron="* * * * *", policy="RUN_OVERLAP"))
     with pytest.raises(InvalidRequest, match="five fields"):
@@ -203,7 +137,7 @@ def test_cron_refuses_bad_schedules_and_policies(world: World) -> None:
 
 
 def test_cron_time_zone_from_metadata(world: World) -> None:
-    t = world.ops.cron.schedule(wire("tz", cron="0 9 * * *",
+    t = world.parts.cron.schedule(wire("tz", cron="0 9 * * *",
                                      metadata=[("cron_timezone", "Asia/Tokyo")]))
     # 09:00 in Tokyo is 00:00 UTC; the clock is just after midnight UTC on Jan 1.
     assert t.next_run_at == T0 + 86400
@@ -215,7 +149,7 @@ def test_cron_missed_trigger_runs_once_on_start_only_when_asked(tmp_path: Path,
                                                                 catch_up: bool) -> None:
     first = World(tmp_path)
     meta = [("cron_catch_up", "true")] if catch_up else []
-    first.ops.cron.schedule(wire("c", cron="*/5 * * * *", metadata=meta))
+    first.parts.cron.schedule(wire("c", cron="*/5 * * * *", metadata=meta))
     # The scheduler is down across three triggers; a new one starts on the same store.
     clock = Clock()
     clock.now = T0 + 1000
@@ -227,7 +161,7 @@ def test_cron_missed_trigger_runs_once_on_start_only_when_asked(tmp_path: Path,
         assert run.scheduled_at == T0 + 900 and run.state == "RUNNING"
     else:
         assert runs == []
-    assert second.ops.cron.get("www/prod/c").next_run_at == T0 + 1200
+    assert second.parts.cron.get("www/prod/c").next_run_at == T0 + 1200
 
 
 # -- quotas -----------------------------------------------------------------------------------
@@ -236,19 +170,19 @@ def test_cron_missed_trigger_runs_once_on_start_only_when_asked(tmp_path: Path,
 def test_quota_refuses_create_and_add_beyond_the_role_quota(world: World) -> None:
     with pytest.raises(QuotaExceeded, match=r"role 'www'.*cpu by 2 cores"):
         world.jobs.create(wire("p", instances=2, tier="preferred"))
-    set_quota(world.core, "www", Resources(3, 1024, 1024))
+    world.parts.quotas.set("www", Resources(3, 1024, 1024))
     world.jobs.create(wire("p", instances=2, tier="preferred"))
     world.jobs.create(wire("free", instances=5))  # preemptible: no quota used
     with pytest.raises(QuotaExceeded, match=r"cpu by 1 cores \(quota 3, in use 2, requested 2"):
         world.jobs.add_instances("www/prod/p", 0, 2)
-    set_quota(world.core, "www", Resources(1, 0, 0), increase=True)
+    world.parts.quotas.set("www", Resources(1, 0, 0), increase=True)
     assert world.jobs.add_instances("www/prod/p", 0, 2).instances == [2, 3]
     # The update controller's check: the job's own use is replaced, not added.
-    check_quota(world.core, wire("p", instances=4, tier="preferred").model_dump(mode="json"),
-                4, replaces="www/prod/p")
+    world.parts.quotas.check(wire("p", instances=4, tier="preferred"), 4,
+                             replaces="www/prod/p")
     with pytest.raises(QuotaExceeded, match="ram by"):
-        check_quota(world.core, wire("p", instances=20, tier="preferred", cpu=0.1)
-                    .model_dump(mode="json"), 20, replaces="www/prod/p")
+        world.parts.quotas.check(wire("p", instances=20, tier="preferred", cpu=0.1), 20,
+                                 replaces="www/prod/p")
     with pytest.raises(InvalidRequest, match="tier 'gold'"):
         world.jobs.create(wire("bad", tier="gold"))
 
@@ -258,7 +192,7 @@ def test_quota_refuses_create_and_add_beyond_the_role_quota(world: World) -> Non
 
 def test_drain_moves_tasks_to_another_host_keeping_a_percentage(tmp_path: Path) -> None:
     w = World(tmp_path, hosts=("h1", "h2"), cpu=4.0)
-    m_ = w.ops.maintenance
+    m_ = w.parts.maintenance
     m_.start(["h2"])  # SCHEDULED: h1 is preferred
     w.jobs.create(wire("svc", instances=4, service=True, cpu=0.5))
     w.rounds()
@@ -288,7 +222,7 @@ def test_drain_moves_tasks_to_another_host_keeping_a_percentage(tmp_path: Path) 
 
 def test_preferred_task_preempts_a_preemptible_one_after_the_delay(tmp_path: Path) -> None:
     w = World(tmp_path, hosts=("h1",), cpu=2.0)
-    set_quota(w.core, "www", Resources(10, 10_000, 10_000))
+    w.parts.quotas.set("www", Resources(10, 10_000, 10_000))
     w.jobs.create(wire("batch", instances=2, cpu=1.0, role="other", service=True))
     w.rounds()
     w.jobs.create(wire("prod", cpu=1.0, tier="preferred", service=True))
@@ -301,7 +235,7 @@ def test_preferred_task_preempts_a_preemptible_one_after_the_delay(tmp_path: Pat
     (placed,) = w.active("www/prod/prod")
     assert placed.status is S.RUNNING
     assert len(w.backend.killed) == 1
-    events = w.store.events(task_ids=w.backend.killed)[w.backend.killed[0]]
+    events = w.store.tasks.events(task_ids=w.backend.killed)[w.backend.killed[0]]
     assert [e.status for e in events][-2:] == [S.PREEMPTING, S.KILLED]
     # The victim was rescheduled and waits for room (THROTTLED when its run was short: as
     # in Aurora, a preemption is not an interruption that spares the flapping penalty).
@@ -332,14 +266,13 @@ def test_same_role_higher_priority_preempts_and_other_roles_do_not(tmp_path: Pat
     assert victim.startswith("www-prod-low2-") or victim.startswith("www-prod-high-")
 
 
-def test_cron_history_is_bounded_and_create_refuses_a_cron_key(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cron_module, "RUNS_KEPT", 2)
-    world.ops.cron.schedule(wire("c", cron="0 0 1 1 *"))
+def test_cron_history_is_bounded_and_create_refuses_a_cron_key(world: World) -> None:
+    world.store.cron.runs_kept = 2
+    world.parts.cron.schedule(wire("c", cron="0 0 1 1 *"))
     with pytest.raises(Conflict, match="is a cron job"):
         world.jobs.create(wire("c"))
     for _ in range(3):
-        run = world.ops.cron.start("www/prod/c")
+        run = world.parts.cron.start("www/prod/c")
         for task_id in run.task_ids:
             world.backend.finish(task_id)
         world.rounds()
@@ -352,24 +285,24 @@ def test_cron_history_is_bounded_and_create_refuses_a_cron_key(
 def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path) -> None:
     w = World(tmp_path, backup_interval=60)
     w.jobs.create(wire("svc", service=True))
-    set_quota(w.core, "www", Resources(1, 2, 3))
+    w.parts.quotas.set("www", Resources(1, 2, 3))
     w.rounds()
-    assert w.ops.backups.available() == []  # not before one interval
+    assert w.parts.backups.available() == []  # not before one interval
     for _ in range(3):
         w.clock.now += 61
         w.rounds(1)
-    found = w.ops.backups.available()
+    found = w.parts.backups.available()
     assert len(found) == 2 and all(b.format == "sqlite" for b in found)
-    restored = w.ops.backups.restore(found[-1].backup_id, tmp_path / "r1")
+    restored = w.parts.backups.restore(found[-1].backup_id, tmp_path / "r1")
     # The JSON export (used for databases other than SQLite) restores the same way.
     export = tmp_path / "backup-20260101T000000000000Z.json"
-    export.write_text(json.dumps(export_tables(w.store.engine)))
+    export.write_text(json.dumps(snapshots.export_tables(w.store.db)))
     from_json = restore_backup(export, tmp_path / "r2")
     for db in (restored, from_json):
         store = open_store(f"sqlite:///{db}")
-        assert [r.status for r in store.tasks(job_key="www/prod/svc")] == [S.RUNNING]
+        assert [r.status for r in store.tasks.tasks(job_key="www/prod/svc")] == [S.RUNNING]
         with store.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT cpu, ram_mb FROM quotas")).one() == (1, 2)
-        store.engine.dispose()
-    with pytest.raises(SchedulerError, match="not empty"):
+        store.close()
+    with pytest.raises(BackupFailed, match="not empty"):
         restore_backup(export, tmp_path / "r2")

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+import pytest
 
-from aurora_provider.framework.placement import (
-    AttributeCounts,
-    Demand,
-    LimitConstraint,
-    Offer,
-    Overhead,
-    PendingTask,
-    Placer,
-    ValueConstraint,
-    demand_from_wire,
-)
+from aurora_provider.framework.model.job_config import LimitConstraint, ValueConstraint
+from aurora_provider.framework.placement.demand import Demand, demand_of
+from aurora_provider.framework.placement.offers import Offer, Overhead
+from aurora_provider.framework.placement.placer import AttributeCounts, PendingTask, Placer
+from tests.fakes import typed
+
+pytestmark = pytest.mark.unit
 
 
 def offer(name: str, cpu: float = 4, ram: float = 4096, **attributes: str) -> Offer:
@@ -38,12 +35,13 @@ def place(d: Demand, offers: list[Offer], n: int, placer: Placer | None = None
 
 
 def test_wire_demand_adds_the_executor_overhead() -> None:
-    wire = {"key": {"role": "www"}, "task": {
-        "resources": {"cpu": 1.0, "ram_mb": 256, "disk_mb": 512, "gpu": 0},
-        "requested_ports": ["http"],
-        "constraints": [{"name": "rack", "limit": 1},
-                        {"name": "zone", "values": ["a"], "negated": True}]}}
-    d = demand_from_wire("www/prod/x", wire, Overhead(0.25, 128, 0))
+    wire = {"key": {"cluster": "c", "role": "www", "environment": "prod", "name": "x"},
+            "instances": 1, "task": {
+                "resources": {"cpu": 1.0, "ram_mb": 256, "disk_mb": 512, "gpu": 0},
+                "requested_ports": ["http"], "executor_config": {"data": "{}"},
+                "constraints": [{"name": "rack", "limit": 1},
+                                {"name": "zone", "values": ["a"], "negated": True}]}}
+    d = demand_of(typed(wire), Overhead(0.25, 128, 0))
     assert (d.cpu, d.ram_mb, d.disk_mb, d.ports) == (1.25, 384, 512, ("http",))
     assert d.constraints == (LimitConstraint("rack", 1),
                              ValueConstraint("zone", frozenset({"a"}), True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aurora_provider.framework.state import (
+from aurora_provider.states.task import (
     ACTIVE,
     ALLOWED,
     TERMINAL,
@@ -18,6 +18,7 @@ from aurora_provider.framework.state import (
     transition,
 )
 
+pytestmark = pytest.mark.unit
 S = TaskState
 
 

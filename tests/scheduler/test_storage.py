@@ -6,11 +6,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+import pytest
 
 from aurora_provider.framework import storage
-from aurora_provider.framework.state import TaskState
-from aurora_provider.framework.storage import TaskRow, TaskWrite, open_store
-from aurora_provider.framework.storage.store import EventRow
+from aurora_provider.framework.storage.rows import EventRow, TaskRow, TaskWrite
+from aurora_provider.framework.storage.store import open_store
+from aurora_provider.states.task import TaskState
+
+pytestmark = pytest.mark.unit
 
 
 def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
@@ -24,7 +27,7 @@ def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
     migrations = Path(storage.__file__).parent / "migrations"
     assert versions == set(ScriptDirectory(str(migrations)).get_heads())
     assert "0003_ops" in versions
-    assert store.jobs() == []
+    assert store.jobs.jobs() == []
 
 
 def test_batched_rows_round_trip(tmp_path: Path) -> None:
@@ -32,17 +35,18 @@ def test_batched_rows_round_trip(tmp_path: Path) -> None:
     rows = [TaskRow(f"t{i}", "www/prod/x", i, 1, TaskState.PENDING, 1.0, 1.0)
             for i in range(1000)]
     with store.transaction() as tx:
-        tx.write_tasks(TaskWrite(new=rows, events=[EventRow(r.task_id, 1.0, r.status)
-                                                   for r in rows]))
+        store.tasks.write(tx, TaskWrite(new=rows, events=[EventRow(r.task_id, 1.0, r.status)
+                                                          for r in rows]))
     moved = [TaskRow(r.task_id, r.job_key, r.instance, 1, TaskState.ASSIGNED, 1.0, 2.0,
                      agent_id="a", host="h", ports={"http": 31000 + r.instance})
              for r in rows]
     with store.transaction() as tx:
-        tx.write_tasks(TaskWrite(changed=moved))
-    back = store.tasks(job_key="www/prod/x")
+        store.tasks.write(tx, TaskWrite(changed=moved))
+    back = store.tasks.tasks(job_key="www/prod/x")
     assert len(back) == 1000 and back[7].ports == {"http": 31007}
-    assert store.count_by_status() == {"ASSIGNED": 1000}
-    assert len(store.events(job_key="www/prod/x")) == 1000
+    assert store.tasks.count_by_status() == {"ASSIGNED": 1000}
+    assert len(store.tasks.events(job_key="www/prod/x")) == 1000
     with store.transaction() as tx:
-        tx.delete_tasks([r.task_id for r in rows[:600]])
-    assert len(store.tasks()) == 400 and len(store.events(task_ids=["t0", "t999"])) == 1
+        store.tasks.delete(tx, [r.task_id for r in rows[:600]])
+    assert len(store.tasks.tasks()) == 400 and \
+        len(store.tasks.events(task_ids=["t0", "t999"])) == 1

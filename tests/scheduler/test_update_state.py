@@ -1,4 +1,4 @@
-"""The update state table, the settings parser, the instance digest and the strategies."""
+"""The update state table, the settings parser, the instance identity and the strategies."""
 
 from __future__ import annotations
 
@@ -6,26 +6,21 @@ import json
 
 import pytest
 
-from aurora_provider.framework.errors import InvalidRequest
-from aurora_provider.framework.update_plan import (
-    BATCH,
-    QUEUE,
-    VARIABLE_BATCH,
-    UpdateSettings,
-    next_group,
-    settings_from_wire,
-    task_digest,
-)
-from aurora_provider.framework.update_state import (
+from aurora_provider.api.errors import InvalidRequest
+from aurora_provider.framework.model.job_config import identity_of
+from aurora_provider.framework.model.updates import BATCH, QUEUE, VARIABLE_BATCH, UpdateSettings
+from aurora_provider.framework.updates.plan import next_group, settings_from_wire
+from aurora_provider.states.machine import IllegalTransition
+from aurora_provider.states.update import (
     ACTIVE,
     ALLOWED,
     TERMINAL,
-    IllegalUpdateTransition,
     UpdateStatus,
     statuses_of,
     transition,
 )
 
+pytestmark = pytest.mark.unit
 U = UpdateStatus
 
 
@@ -40,7 +35,7 @@ def test_table_matches_aurora() -> None:
     assert U.ROLLING_FORWARD not in ALLOWED[U.ROLL_BACK_PAUSED]
     assert U.ROLLING_BACK not in ALLOWED[U.ROLL_FORWARD_AWAITING_PULSE]
     assert transition("u", U.ROLL_FORWARD_PAUSED, U.ROLLING_FORWARD) is U.ROLLING_FORWARD
-    with pytest.raises(IllegalUpdateTransition, match="ROLLED_FORWARD; it cannot become"):
+    with pytest.raises(IllegalTransition, match="ROLLED_FORWARD; it cannot become"):
         transition("u", U.ROLLED_FORWARD, U.ROLLING_BACK)
 
 
@@ -79,8 +74,8 @@ def test_digest_ignores_instances_and_update_config() -> None:
                 "task": {"executor_config": {"name": "AuroraExecutor",
                                              "data": json.dumps(job)}}}
 
-    assert task_digest(wire(2, 1, "a")) == task_digest(wire(5, 3, "a"))
-    assert task_digest(wire(2, 1, "a")) != task_digest(wire(2, 1, "b"))
+    assert identity_of(wire(2, 1, "a")) == identity_of(wire(5, 3, "a"))
+    assert identity_of(wire(2, 1, "a")) != identity_of(wire(2, 1, "b"))
 
 
 def test_strategies_pick_the_next_group() -> None:

@@ -7,115 +7,64 @@ clock. ``test_updates_daemon.py`` runs the same paths through the real daemon.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aurora_provider.api import models as m
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
-from aurora_provider.framework.core import Scheduler
-from aurora_provider.framework.errors import Conflict, InvalidRequest, NotFound
-from aurora_provider.framework.jobs import JobService
-from aurora_provider.framework.placement import Offer
-from aurora_provider.framework.quota import QuotaExceeded
-from aurora_provider.framework.settings import SchedulerSettings
-from aurora_provider.framework.state import TaskState
-from aurora_provider.framework.storage import Store, open_store
-from aurora_provider.framework.update_state import InstanceAction, UpdateStatus
-from aurora_provider.framework.updates import UpdateController
+from aurora_provider.api.errors import Conflict, InvalidRequest, NotFound, QuotaExceeded
+from aurora_provider.framework.backends.base import StatusUpdate
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.storage.updates import UpdateWrite
+from aurora_provider.states.instance_update import InstanceAction
+from aurora_provider.states.task import TaskState
+from aurora_provider.states.update import UpdateStatus
+from tests.fakes import Agent, FakeBackend, SchedulerWorld, typed
 
+pytestmark = pytest.mark.unit
 S = TaskState
 U = UpdateStatus
 A = InstanceAction
 JOB = "www/prod/svc"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class InstantBackend:
-    """Tasks run as soon as they are launched; a configuration whose executor data holds
-    ``"crash"`` fails instead. Kills end tasks at once."""
-
-    name = "instant"
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.updates: list[StatusUpdate] = []
-        self.launched: list[str] = []
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def offers(self) -> list[Offer]:
-        return [Offer("o1", "agent-1", "host-1", 1000, 1_000_000, 1_000_000,
-                      port_ranges=[(1000, 2000)])]
-
-    def launch(self, launches: Sequence[Launch]) -> None:
-        for launch in launches:
-            row = self.store.task(launch.task_id)  # persisted before it is acted on
-            assert row is not None and row.status is S.ASSIGNED
-            self.launched.append(launch.task_id)
-            crash = "crash" in launch.config["task"]["executor_config"]["data"]
-            self.updates.append(StatusUpdate(launch.task_id, S.FAILED if crash else S.RUNNING))
-
-    def kill(self, task_ids: Sequence[str]) -> None:
-        self.updates += [StatusUpdate(t, S.KILLED, "killed") for t in task_ids]
-
-    def poll(self) -> list[StatusUpdate]:
-        found, self.updates = self.updates, []
-        return found
-
-    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
-        return []
-
-
-def wire(version: str, *, instances: int = 4, **update: Any) -> m.JobConfiguration:
-    return m.JobConfiguration.model_validate({
+def wire(version: str, *, instances: int = 4, **update: Any) -> JobConfig:
+    return typed(m.JobConfiguration.model_validate({
         "key": {"cluster": "devcluster", "role": "www", "environment": "prod", "name": "svc"},
         "instances": instances,
         "task": {"is_service": True, "max_task_failures": 1,
                  "resources": {"cpu": 0.5, "ram_mb": 64, "disk_mb": 64},
                  "executor_config": {"data": json.dumps(
                      {"version": version, "instances": instances, "update_config": update})}},
-        "update_config": {"watch_secs": 10, **update}})
+        "update_config": {"watch_secs": 10, **update}}))
 
 
-class World:
+def instant(world: World) -> FakeBackend:
+    """Tasks run as soon as they are launched; a configuration whose executor data holds
+    ``"crash"`` fails instead. Kills end tasks at once."""
+    return FakeBackend([Agent("host-1", 1000, 1_000_000, 1_000_000)], crash_marker="crash",
+                       store=world.store)
+
+
+class World(SchedulerWorld):
     def __init__(self, tmp_path: Path) -> None:
-        self.db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-        self.clock = Clock()
-        self.boot()
+        super().__init__(tmp_path, settings=SchedulerSettings(flapping_threshold_secs=0,
+                                                              prune_interval_secs=1e9))
+        self.restart()
 
-    def boot(self) -> None:
-        store = open_store(self.db)
-        self.backend = InstantBackend(store)
-        settings = SchedulerSettings(flapping_threshold_secs=0, prune_interval_secs=1e9)
-        self.core = Scheduler(store, self.backend, settings, clock=self.clock)
-        self.core.recover()
-        self.jobs = JobService(self.core)
-        self.updates = UpdateController.attach(self.core)
-
-    def rounds(self, n: int = 6, step: float = 0.0) -> None:
-        for _ in range(n):
-            self.clock.now += step
-            self.core.run_round()
+    def restart(self) -> None:
+        """A new core and controller on the same database."""
+        self.boot(instant(self))
+        self.jobs = self.parts.jobs
+        self.updates = self.parts.updates
 
     def versions(self) -> dict[int, str]:
         out = {}
-        for row in self.core.cache.job_tasks(JOB):
-            data = json.loads(self.core.store.config(row.config_id)["task"]["executor_config"]
-                              ["data"])
+        for row in self.parts.ledger.active(JOB):
+            data = json.loads(self.parts.ledger.config(row.config_id).task.executor_data)
             out[row.instance] = f"{data['version']}:{row.status.value}"
         return dict(sorted(out.items()))
 
@@ -125,7 +74,7 @@ class World:
     def actions(self) -> list[tuple[int, str]]:
         record = self.updates.get(JOB)
         return [(e.instance, e.action.value)
-                for e in self.updates.reader.instance_events(record.update_id)]
+                for e in self.updates.instance_events(record.update_id)]
 
     def run_until(self, *statuses: UpdateStatus, step: float = 5.0, limit: int = 200) -> None:
         for _ in range(limit):
@@ -157,10 +106,10 @@ def test_success_replaces_every_instance_in_batches(world: World) -> None:
     assert world.actions()[:2] == [(0, "INSTANCE_UPDATING"), (1, "INSTANCE_UPDATING")]
     assert sorted(a for a in world.actions() if a[1] == "INSTANCE_UPDATED") == [
         (i, "INSTANCE_UPDATED") for i in range(4)]
-    events = world.updates.reader.events(record.update_id)
+    events = world.updates.events(record.update_id)
     assert [(e.status, e.user, e.message) for e in events] == [
         (U.ROLLING_FORWARD, "alice", "deploy v2"), (U.ROLLED_FORWARD, None, None)]
-    job = world.core.store.job(JOB)
+    job = world.store.jobs.job(JOB)
     assert job is not None and job.config_id == record.desired_config_id
 
 
@@ -181,8 +130,8 @@ def test_one_active_update_per_job_and_noop_refused(world: World) -> None:
     world.updates.start(wire("v2"), "alice")
     with pytest.raises(Conflict, match="already has an active update"):
         world.updates.start(wire("v3"), "alice")
-    other = wire("v2").model_copy(update={"key": m.JobKeyModel(
-        cluster="devcluster", role="www", environment="prod", name="nope")})
+    other = typed({**wire("v2").wire, "key": {
+        "cluster": "devcluster", "role": "www", "environment": "prod", "name": "nope"}})
     with pytest.raises(NotFound):
         world.updates.start(other, "alice")
 
@@ -191,7 +140,7 @@ def test_instance_failure_within_tolerance_rolls_forward(world: World) -> None:
     # Instance failures up to max_per_shard_failures are retried, not fatal.
     world.updates.start(wire("v2", max_per_shard_failures=1, batch_size=4), "alice")
     world.rounds(3)
-    (instance0,) = [r for r in world.core.cache.job_tasks(JOB) if r.instance == 0]
+    (instance0,) = [r for r in world.parts.ledger.active(JOB) if r.instance == 0]
     world.backend.updates.append(StatusUpdate(instance0.task_id, S.FAILED, "crashed once"))
     world.run_until(U.ROLLED_FORWARD)
     record = world.updates.get(JOB)
@@ -208,9 +157,9 @@ def test_total_failure_rolls_back_in_reverse_order(world: World) -> None:
     assert (0, "INSTANCE_UPDATE_FAILED") in actions and (1, "INSTANCE_UPDATE_FAILED") in actions
     rolling_back = [i for i, a in actions if a == "INSTANCE_ROLLING_BACK"]
     assert rolling_back == [1, 0]  # reversed
-    statuses = [e.status for e in world.updates.reader.events(record.update_id)]
+    statuses = [e.status for e in world.updates.events(record.update_id)]
     assert statuses == [U.ROLLING_FORWARD, U.ROLLING_BACK, U.ROLLED_BACK]
-    job = world.core.store.job(JOB)
+    job = world.store.jobs.job(JOB)
     assert job is not None and job.config_id != record.desired_config_id
 
 
@@ -240,7 +189,7 @@ def test_pause_resume_abort(world: World) -> None:
     assert world.versions()[3] == "v1:RUNNING"
     with pytest.raises(Conflict, match="no active update"):
         world.updates.resume(JOB, "bob")
-    events = world.updates.reader.events(record.update_id)
+    events = world.updates.events(record.update_id)
     assert [(e.status.value, e.user) for e in events] == [
         ("ROLLING_FORWARD", "alice"), ("ROLL_FORWARD_PAUSED", "bob"),
         ("ROLLING_FORWARD", "bob"), ("ABORTED", "bob")]
@@ -265,7 +214,7 @@ def test_pulse_blocks_until_pulsed_and_times_out(world: World) -> None:
     world.clock.now += 61
     world.rounds(1)
     assert world.status() is U.ROLL_FORWARD_AWAITING_PULSE
-    events = world.updates.reader.events(record.update_id)
+    events = world.updates.events(record.update_id)
     assert events[-1].message == "no pulse within 60 s"
     world.updates.abort(JOB, "alice")
     world.updates.start(wire("v3"), "alice")
@@ -298,8 +247,8 @@ def test_strategies_with_autopause(world: World) -> None:
 def test_update_survives_a_scheduler_restart(world: World, tmp_path: Path) -> None:
     record = world.updates.start(wire("v2", batch_size=2), "alice")
     world.rounds(4)
-    world.boot()  # a new core and controller on the same database
-    assert world.updates.active[JOB].update_id == record.update_id
+    world.restart()  # a new core and controller on the same database
+    assert world.parts.active_updates.get(JOB).update_id == record.update_id
     world.run_until(U.ROLLED_FORWARD)
     assert world.versions() == {i: "v2:RUNNING" for i in range(4)}
     updated = [i for i, a in world.actions() if a == "INSTANCE_UPDATED"]
@@ -309,15 +258,19 @@ def test_update_survives_a_scheduler_restart(world: World, tmp_path: Path) -> No
 def test_broken_update_ends_in_error_and_scheduling_goes_on(world: World) -> None:
     record = world.updates.start(wire("v2"), "alice")
     # Bad data (a configuration that is not in the store): the update ends ERROR.
-    world.updates.active[JOB].progress[0].desired = 999_999
+    current = world.parts.active_updates.get(JOB)
+    bad = current.with_progress(0, replace(current.progress[0], desired=999_999))
+    with world.store.transaction() as tx:
+        world.store.updates.write(tx, UpdateWrite(records=[bad]))
+    world.restart()
     world.rounds(2)
     assert world.status() is U.ERROR
-    events = world.updates.reader.events(record.update_id)
+    events = world.updates.events(record.update_id)
     assert events[-1].message is not None and "task configuration 999999" in events[-1].message
-    world.jobs.create(wire("v1").model_copy(update={"key": m.JobKeyModel(
-        cluster="devcluster", role="www", environment="prod", name="other")}))
+    world.jobs.create(typed({**wire("v1").wire, "key": {
+        "cluster": "devcluster", "role": "www", "environment": "prod", "name": "other"}}))
     world.rounds(3)
-    assert len(world.core.cache.job_tasks("www/prod/other")) == 4
+    assert len(world.parts.ledger.active("www/prod/other")) == 4
 
 
 def test_abort_leaves_no_instance_without_a_task(world: World) -> None:
@@ -344,7 +297,8 @@ def test_a_job_being_updated_refuses_kill_restart_and_add(world: World) -> None:
 
 def test_an_update_beyond_the_roles_quota_is_refused(world: World) -> None:
     production = wire("v2")
-    production.task.production = True
+    production = typed({**production.wire, "task": {**production.wire["task"],
+                                                    "production": True}})
     with pytest.raises(QuotaExceeded, match="insufficient production quota for role 'www'"):
         world.updates.start(production, "alice")
     with pytest.raises(NotFound, match="never been updated"):  # nothing half-written

@@ -1,4 +1,4 @@
-"""The interface between the scheduler core and a backend (local machine or Mesos).
+"""The interface between the scheduler core and a backend (this machine, or Mesos).
 
 The core asks for offers, launches and kills tasks, and polls status updates; it never
 waits on a backend. Every state a backend reports has been persisted by the core before
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from aurora_provider.framework.placement import Offer
-from aurora_provider.framework.state import TaskState
+from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.placement.offers import Offer
+from aurora_provider.states.task import TaskState
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,23 @@ class Launch:
     agent_id: str
     hostname: str
     ports: Mapping[str, int]
-    config: Mapping[str, Any]  # the job's wire form
+    config: JobConfig
     cpu: float  # including the executor overhead
     ram_mb: float
     disk_mb: float
 
 
-class Backend(Protocol):
+class TaskControl(Protocol):
+    """What the core's commit path tells a backend once a change is persisted."""
+
+    def launch(self, launches: Sequence[Launch]) -> None:
+        """Start tasks; results arrive later through ``poll``."""
+
+    def kill(self, task_ids: Sequence[str]) -> None:
+        """Ask tasks to stop; their terminal states arrive through ``poll``."""
+
+
+class Backend(TaskControl, Protocol):
     name: str
 
     def start(self) -> None:
@@ -46,12 +57,6 @@ class Backend(Protocol):
 
     def offers(self) -> list[Offer]:
         """Fresh offers: resources currently free on each agent."""
-
-    def launch(self, launches: Sequence[Launch]) -> None:
-        """Start tasks; results arrive later through ``poll``."""
-
-    def kill(self, task_ids: Sequence[str]) -> None:
-        """Ask tasks to stop; their terminal states arrive through ``poll``."""
 
     def poll(self) -> list[StatusUpdate]:
         """State changes observed since the last call."""
@@ -63,6 +68,7 @@ class Backend(Protocol):
         """Stop watching; tasks keep running (they are detached)."""
 
 
+@runtime_checkable
 class LogSource(Protocol):
     """Optional: a backend that can read its tasks' sandbox logs."""
 

@@ -1,14 +1,3 @@
-"""Durable storage of jobs, tasks and task events (SQLAlchemy Core + Alembic)."""
-
-from __future__ import annotations
-
-from aurora_provider.framework.storage.store import (
-    JobRow,
-    RestartRow,
-    Store,
-    TaskRow,
-    TaskWrite,
-    open_store,
-)
-
-__all__ = ["JobRow", "RestartRow", "Store", "TaskRow", "TaskWrite", "open_store"]
+"""Durable storage: one ``MetaData`` (``tables``), Alembic migrations, and one repository
+per aggregate (jobs and configurations, tasks and events, restarts, updates, cron, quotas,
+maintenance), reached through ``Store``."""

@@ -1,4 +1,4 @@
-"""Job updates: records with per-instance progress, status events, instance events (issue 5).
+"""Job updates: records with per-instance progress, status events, instance events.
 
 Revision ID: 0002_updates
 Revises: 0001

@@ -1,4 +1,7 @@
-"""Cron templates and runs, role quotas, host maintenance (issue 5, operations).
+"""Cron templates and runs, role quotas, host maintenance.
+
+Its structured columns are JSON (stores made before 0004_json had TEXT there; that
+revision converts them).
 
 Revision ID: 0003_ops
 Revises: 0001
@@ -20,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "cron_jobs",
         sa.Column("job_key", sa.String(255), primary_key=True),
-        sa.Column("config", sa.Text, nullable=False),
+        sa.Column("config", sa.JSON, nullable=False),
         sa.Column("schedule", sa.String(255), nullable=False),
         sa.Column("collision_policy", sa.String(32), nullable=False),
         sa.Column("next_run_at", sa.Float, nullable=True),
@@ -36,7 +39,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Float, nullable=True),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("outcome", sa.String(16), nullable=True),
-        sa.Column("task_ids", sa.Text, nullable=False, server_default="[]"),
+        sa.Column("task_ids", sa.JSON, nullable=False, server_default="[]"),
         sa.Column("finished_at", sa.Float, nullable=True),
         sa.Column("message", sa.Text, nullable=True),
     )

@@ -1,0 +1,354 @@
+"""The embedded backend: this machine is the one agent; each task is its own runner process.
+
+A runner is started from ``executor.api.runner_argv`` in its own session (detached, so it
+outlives a scheduler restart), with the sandbox and checkpoints under the work dir. Its
+checkpoint, read through ``executor.api.CheckpointReader``, says how the task is doing:
+
+    runner started                      -> STARTING
+    ACTIVE and health healthy or none   -> RUNNING
+    SUCCESS / FAILED / KILLED / LOST    -> FINISHED / FAILED / KILLED / LOST
+    runner gone without a terminal state -> LOST (KILLED when a kill was asked for)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from aurora_provider.framework.backends.base import Launch, StatusUpdate
+from aurora_provider.framework.backends.local.executor import (
+    ExecutorApi,
+    RunnerView,
+    load_executor,
+)
+from aurora_provider.framework.placement.offers import Offer
+from aurora_provider.states.executor_task import ExecutorTaskState as X
+from aurora_provider.states.health import READY, HealthState
+from aurora_provider.states.task import TERMINAL, TaskState
+from executor.api import InvalidTask, TaskPaths, run_log_dir
+
+log = logging.getLogger(__name__)
+S = TaskState
+
+# How the executor's end of a task reads as the scheduler's.
+_TERMINAL_MAP = {X.SUCCESS: S.FINISHED, X.FAILED: S.FAILED, X.KILLED: S.KILLED, X.LOST: S.LOST}
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the local agent offers (the daemon fills it from this machine or from flags)."""
+
+    cpu: float
+    ram_mb: float
+    disk_mb: float
+    port_ranges: tuple[tuple[int, int], ...] = ((31000, 32000),)
+
+
+@dataclass
+class _Tracked:
+    launch: Launch
+    proc: subprocess.Popen[bytes] | None
+    pid: int | None
+    create_time: float | None
+    reported: TaskState | None = None
+    kill_requested: bool = False
+    # The last view read and the checkpoint's (mtime, size) then: unchanged files are not
+    # replayed again on every round.
+    view: RunnerView | None = None
+    view_key: tuple[int, int] | None = None
+
+
+def _alive(pid: int | None, create_time: float | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if create_time is not None and abs(proc.create_time() - create_time) > 1.0:
+            return False  # the pid was reused
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _tail(path: Path, limit: int = 300) -> str:
+    try:
+        data = path.read_bytes()[-limit:].decode(errors="replace").strip()
+    except OSError:
+        return ""
+    return " ".join(data.split())
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, *, work_dir: Path, hostname: str, capacity: Capacity,
+                 attributes: dict[str, str] | None = None,
+                 executor: ExecutorApi | None = None, agents: int = 1) -> None:
+        self.work_dir = work_dir
+        self.hostname = hostname
+        self.agent_id = f"local-{hostname}"
+        # Several agents on this one machine (HOSTNAME-0..N-1) split its capacity evenly, so
+        # maintenance can drain one host onto another; ports stay shared between them.
+        self.agents: list[tuple[str, str]] = (
+            [(self.agent_id, hostname)] if agents <= 1 else
+            [(f"local-{hostname}-{i}", f"{hostname}-{i}") for i in range(agents)])
+        self.capacity = capacity
+        self.attributes = dict(attributes or {})
+        self.checkpoint_root = work_dir / "checkpoints"
+        self.tasks_dir = work_dir / "tasks"
+        self._executor = executor
+        self._tracked: dict[str, _Tracked] = {}
+        self._updates: list[StatusUpdate] = []
+        self._lock = threading.Lock()
+        self._killers: list[threading.Thread] = []
+
+    @property
+    def executor(self) -> ExecutorApi:
+        if self._executor is None:
+            self._executor = load_executor(self.checkpoint_root)
+        return self._executor
+
+    def start(self) -> None:
+        self.checkpoint_root.mkdir(parents=True, exist_ok=True)
+        self.tasks_dir.mkdir(parents=True, exist_ok=True)
+
+    def stop(self) -> None:
+        """Stop watching: runners are detached and re-attached on the next start. Kills
+        already asked for are seen through (they only signal, so this is quick)."""
+        with self._lock:
+            killers, self._killers = self._killers, []
+        for thread in killers:
+            thread.join(timeout=10)
+
+    # -- offers ----------------------------------------------------------------------------
+
+    def offers(self) -> list[Offer]:
+        n = len(self.agents)
+        free = {agent_id: [self.capacity.cpu / n, self.capacity.ram_mb / n,
+                           self.capacity.disk_mb / n] for agent_id, _ in self.agents}
+        used_ports: set[int] = set()
+        with self._lock:
+            for t in self._tracked.values():
+                left = free.get(t.launch.agent_id) or free[self.agents[0][0]]
+                left[0] -= t.launch.cpu
+                left[1] -= t.launch.ram_mb
+                left[2] -= t.launch.disk_mb
+                used_ports.update(t.launch.ports.values())
+        return [Offer(
+            offer_id=str(uuid.uuid4()), agent_id=agent_id, hostname=hostname,
+            cpu=free[agent_id][0], ram_mb=free[agent_id][1], disk_mb=free[agent_id][2],
+            port_ranges=list(self.capacity.port_ranges), attributes=dict(self.attributes),
+            used_ports=set(used_ports)) for agent_id, hostname in self.agents]
+
+    # -- launching ---------------------------------------------------------------------------
+
+    def _task_dir(self, task_id: str) -> Path:
+        return self.tasks_dir / task_id
+
+    def launch(self, launches: Sequence[Launch]) -> None:
+        for launch in launches:
+            try:
+                tracked = self._spawn(launch)
+            except InvalidTask as e:  # the task cannot be bound: a rerun would fail the same
+                self._report(launch.task_id, S.FAILED, f"cannot start the task: {e}")
+                continue
+            except Exception as e:  # any other launch failure is reported, never raised
+                self._report(launch.task_id, S.LOST, f"cannot start the runner: {e}")
+                continue
+            with self._lock:
+                self._tracked[launch.task_id] = tracked
+            self._report(launch.task_id, S.STARTING, "Runner started")
+            tracked.reported = S.STARTING
+
+    def _spawn(self, launch: Launch) -> _Tracked:
+        task_dir = self._task_dir(launch.task_id)
+        sandbox = task_dir / "sandbox"
+        sandbox.mkdir(parents=True, exist_ok=True)
+        job_file = task_dir / "job.json"
+        job_file.write_text(launch.config.task.executor_data)
+        argv = self.executor.runner_argv(
+            executor_data=str(job_file), task_id=launch.task_id, instance=launch.instance,
+            hostname=launch.hostname, ports=dict(launch.ports), sandbox=str(sandbox),
+            checkpoint_root=str(self.checkpoint_root))
+        with open(task_dir / "runner.log", "ab") as out:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=task_dir, start_new_session=True, close_fds=True)
+        create_time = _create_time(proc.pid)
+        (task_dir / "runner.json").write_text(
+            json.dumps({"pid": proc.pid, "create_time": create_time}))
+        return _Tracked(launch, proc, proc.pid, create_time)
+
+    def _report(self, task_id: str, state: TaskState, message: str | None) -> None:
+        with self._lock:
+            self._updates.append(StatusUpdate(task_id, state, message))
+
+    # -- killing -----------------------------------------------------------------------------
+
+    def kill(self, task_ids: Sequence[str]) -> None:
+        if not task_ids:
+            return
+        with self._lock:
+            for task_id in task_ids:
+                tracked = self._tracked.get(task_id)
+                if tracked is not None:
+                    tracked.kill_requested = True
+        # The executor's kill waits for the task's shutdown; never block the round on it.
+        killer = threading.Thread(target=self._kill_all, args=(list(task_ids),), daemon=True,
+                                  name="local-kill")
+        with self._lock:
+            self._killers = [t for t in self._killers if t.is_alive()]
+            self._killers.append(killer)
+        killer.start()
+
+    def _kill_all(self, task_ids: list[str]) -> None:
+        for task_id in task_ids:
+            try:
+                self.executor.kill_task(task_id)
+            except Exception as e:  # the runner may be gone or not checkpointing yet
+                log.info("kill of %s through the executor failed (%s); signalling", task_id, e)
+                with self._lock:
+                    tracked = self._tracked.get(task_id)
+                if tracked is not None and _alive(tracked.pid, tracked.create_time):
+                    with contextlib.suppress(OSError):
+                        os.killpg(tracked.pid or 0, signal.SIGTERM)
+
+    # -- observing ----------------------------------------------------------------------------
+
+    def poll(self) -> list[StatusUpdate]:
+        with self._lock:
+            tracked = list(self._tracked.items())
+        for task_id, t in tracked:
+            if t.proc is not None:
+                t.proc.poll()  # reap our child when it exits
+            state, message = self._observe(task_id, t)
+            if state is not None and state != t.reported:
+                t.reported = state
+                self._report(task_id, state, message)
+            if state in TERMINAL:
+                with self._lock:
+                    self._tracked.pop(task_id, None)
+        with self._lock:
+            updates, self._updates = self._updates, []
+        return updates
+
+    def _view(self, task_id: str, t: _Tracked) -> RunnerView | None:
+        try:
+            st = TaskPaths(self.checkpoint_root, task_id).stream.stat()
+            key: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = None
+        if key is None or key != t.view_key:
+            t.view = self.executor.task(task_id)
+            t.view_key = key
+        return t.view
+
+    def _observe(self, task_id: str, t: _Tracked) -> tuple[TaskState | None, str | None]:
+        view = self._view(task_id, t)
+        runner_up = _alive(t.pid, t.create_time) or (view is not None and view.runner_alive)
+        if view is None:
+            return (t.reported or S.STARTING, None) if runner_up else self._vanished(t)
+        state = X(view.state)
+        if state in _TERMINAL_MAP:
+            return _TERMINAL_MAP[state], view.message or f"Task {state}"
+        if not runner_up:
+            return self._vanished(t)
+        if view.state == X.ACTIVE and view.health in READY:
+            return S.RUNNING, ("Task running" if view.health == HealthState.NONE
+                               else "Task healthy")
+        return t.reported or S.STARTING, None
+
+    def _vanished(self, t: _Tracked) -> tuple[TaskState, str]:
+        if t.kill_requested:
+            return S.KILLED, "Runner stopped on request"
+        detail = _tail(self._task_dir(t.launch.task_id) / "runner.log")
+        return S.LOST, "Runner exited without a terminal state" + (f": {detail}" if detail
+                                                                      else "")
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
+        lost: list[StatusUpdate] = []
+        for launch in running:
+            with self._lock:
+                if launch.task_id in self._tracked:
+                    continue  # watched already (an admin's reconcile): poll reports it
+            pid, create_time = self._runner_record(launch.task_id)
+            view = self.executor.task(launch.task_id)
+            terminal = view is not None and view.state in _TERMINAL_MAP
+            runner_pid = view.runner_pid if view is not None else None
+            runner_up = view is not None and view.runner_alive
+            if terminal or runner_up or _alive(pid, create_time):
+                with self._lock:
+                    self._tracked[launch.task_id] = _Tracked(
+                        launch, None, pid or runner_pid, create_time if pid else None)
+            else:
+                lost.append(StatusUpdate(launch.task_id, S.LOST,
+                                         "Runner vanished while the scheduler was down"))
+        # Runners of tasks the scheduler does not know (any more) are reported as running,
+        # so the core stops them, as Aurora kills unknown tasks.
+        known = {launch.task_id for launch in running}
+        for task_id in self.executor.task_ids():
+            if task_id in known:
+                continue
+            view = self.executor.task(task_id)
+            if view is not None and view.runner_alive:
+                lost.append(StatusUpdate(task_id, S.RUNNING, "Unknown task found running"))
+        return lost
+
+    def _runner_record(self, task_id: str) -> tuple[int | None, float | None]:
+        try:
+            data = json.loads((self._task_dir(task_id) / "runner.json").read_text())
+            return int(data["pid"]), data.get("create_time")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None, None
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def task_logs(self, task_id: str) -> dict[str, Any] | None:
+        view = self.executor.task(task_id)
+        if view is None:
+            return None
+        return {"task_id": task_id, "sandbox": view.sandbox, "processes": [
+            {"name": name, "runs": [
+                {"run": r.run, "state": r.state, "return_code": r.return_code,
+                 "start_time": r.start_time, "stop_time": r.stop_time} for r in proc.runs]}
+            for name, proc in sorted(view.processes.items())]}
+
+    def task_log(self, task_id: str, process: str, run: int, stream: str,
+                 tail_bytes: int) -> str | None:
+        view = self.executor.task(task_id)
+        if view is None or view.log_dir is None or process not in view.processes:
+            return None
+        path = run_log_dir(Path(view.log_dir), process, run) / stream
+        try:
+            with open(path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - tail_bytes))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return None
+
+    def runner_pids(self) -> list[int]:
+        """Pids of runners this backend tracks (tests use it to clean up)."""
+        with self._lock:
+            return [t.pid for t in self._tracked.values() if t.pid is not None]
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None

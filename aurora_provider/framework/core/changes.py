@@ -1,0 +1,143 @@
+"""Active tasks held in memory, and the set of changes one operation makes to them.
+
+The database is the source of truth; ``TaskCache`` mirrors its active tasks so a scheduling
+round does not reread them. All writers hold the ledger's lock, and the cache is updated
+only after the transaction carrying a ``Changes`` committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aurora_provider.framework.storage.database import Transaction
+from aurora_provider.framework.storage.rows import EventRow, TaskRow, TaskWrite
+from aurora_provider.states.task import ACTIVE, MACHINE, TERMINAL, TaskState
+
+
+class TaskCache:
+    """Active tasks by id, by job and by state."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, TaskRow] = {}
+        self.by_job: dict[str, set[str]] = {}
+        self.by_state: dict[TaskState, set[str]] = {s: set() for s in TaskState}
+
+    def put(self, row: TaskRow) -> None:
+        old = self.by_id.get(row.task_id)
+        if old is not None:
+            self.by_state[old.status].discard(row.task_id)
+        if row.status in TERMINAL:
+            self.by_id.pop(row.task_id, None)
+            ids = self.by_job.get(row.job_key)
+            if ids is not None:
+                ids.discard(row.task_id)
+                if not ids:
+                    del self.by_job[row.job_key]
+            return
+        self.by_id[row.task_id] = row
+        self.by_job.setdefault(row.job_key, set()).add(row.task_id)
+        self.by_state[row.status].add(row.task_id)
+
+    def in_state(self, state: TaskState) -> list[TaskRow]:
+        return [self.by_id[t] for t in self.by_state[state]]
+
+    def job_tasks(self, job_key: str) -> list[TaskRow]:
+        return [self.by_id[t] for t in self.by_job.get(job_key, ())]
+
+
+Persist = Callable[[Transaction], None]
+
+
+@dataclass
+class Changes:
+    """State changes, new tasks, launches and kills made under the lock, committed at once.
+
+    A feature whose own records must commit with these task changes adds them with
+    :meth:`also`: written in the same transaction, applied to memory after it committed.
+    """
+
+    cache: TaskCache
+    now: float
+    rows: dict[str, TaskRow] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    events: list[EventRow] = field(default_factory=list)
+    launches: list[str] = field(default_factory=list)
+    kills: list[str] = field(default_factory=list)
+    touched_jobs: set[str] = field(default_factory=set)
+    persist: list[Persist] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.rows or self.kills or self.persist)
+
+    def also(self, persist: Persist, committed: Callable[[], None] | None = None) -> None:
+        """Write ``persist`` in this change's transaction; run ``committed`` after it."""
+        self.persist.append(persist)
+        if committed is not None:
+            self.committed.append(committed)
+
+    def get(self, task_id: str) -> TaskRow | None:
+        row = self.rows.get(task_id)
+        return row if row is not None else self.cache.by_id.get(task_id)
+
+    def create(self, row: TaskRow, message: str | None = None) -> TaskRow:
+        """A new task in INIT (the caller moves it on to PENDING or THROTTLED)."""
+        row = replace(row, status=TaskState.INIT, created_at=self.now, status_at=self.now)
+        self.rows[row.task_id] = row
+        self.created.add(row.task_id)
+        self.events.append(EventRow(row.task_id, self.now, TaskState.INIT, message))
+        self.touched_jobs.add(row.job_key)
+        return row
+
+    def move(self, row: TaskRow, target: TaskState, message: str | None = None,
+             **fields: Any) -> TaskRow:
+        """The one place a task changes state: checked against the table, then recorded."""
+        MACHINE.transition(row.task_id, row.status, target)
+        moved = replace(row, status=target, status_at=self.now, message=message, **fields)
+        self.rows[row.task_id] = moved
+        self.events.append(EventRow(row.task_id, self.now, target, message))
+        self.touched_jobs.add(row.job_key)
+        return moved
+
+    def job_tasks(self, job_key: str) -> Iterator[TaskRow]:
+        """Active tasks of a job as they stand after these changes."""
+        if not self.rows:  # nothing changed yet: the cache holds only active tasks
+            by_id = self.cache.by_id
+            yield from (by_id[t] for t in self.cache.by_job.get(job_key, ()))
+            return
+        seen: set[str] = set()
+        for task_id in self.cache.by_job.get(job_key, ()):
+            seen.add(task_id)
+            row = self.get(task_id)
+            if row is not None and row.status in ACTIVE:
+                yield row
+        for task_id, row in self.rows.items():
+            if task_id not in seen and row.job_key == job_key and row.status in ACTIVE:
+                yield row
+
+    def by_instance(self, job_key: str) -> dict[int, list[TaskRow]]:
+        """The job's active tasks after these changes, grouped by instance (a new dict)."""
+        found: dict[int, list[TaskRow]] = {}
+        for row in self.job_tasks(job_key):
+            found.setdefault(row.instance, []).append(row)
+        return found
+
+    def in_state(self, state: TaskState) -> list[TaskRow]:
+        found = {r.task_id: r for r in self.cache.in_state(state)}
+        for task_id, row in self.rows.items():
+            if row.status is state:
+                found[task_id] = row
+            else:
+                found.pop(task_id, None)
+        return list(found.values())
+
+    def write(self) -> TaskWrite:
+        new = [r for t, r in self.rows.items() if t in self.created]
+        changed = [r for t, r in self.rows.items() if t not in self.created]
+        return TaskWrite(new=new, changed=changed, events=self.events)
+
+    def apply_to_cache(self) -> None:
+        for row in self.rows.values():
+            self.cache.put(row)

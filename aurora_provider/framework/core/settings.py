@@ -1,0 +1,28 @@
+"""Tunables of the scheduler core, with Aurora's defaults; the daemon sets them from flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aurora_provider.framework.placement.offers import Overhead
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    cluster: str = "devcluster"
+    # Job environments accepted at create (Aurora's -allowed_job_environments).
+    allowed_environments: str = r"^(prod|devel|test|staging\d*)$"
+    # A run shorter than this makes the replacement THROTTLED (Aurora: 5 min).
+    flapping_threshold_secs: float = 300.0
+    backoff_initial_secs: float = 30.0
+    backoff_max_secs: float = 300.0
+    # ASSIGNED or STARTING for longer than this becomes LOST (Aurora: 5 min).
+    transient_timeout_secs: float = 300.0
+    # Terminal task history (Aurora: 2 days, at least 1 hour, at most 100 per job).
+    history_max_age_secs: float = 2 * 24 * 3600.0
+    history_min_age_secs: float = 3600.0
+    history_max_per_job: int = 100
+    prune_interval_secs: float = 60.0
+    round_interval_secs: float = 0.2
+    max_instances: int = 20000
+    overhead: Overhead = field(default_factory=Overhead)

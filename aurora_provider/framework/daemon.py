@@ -1,0 +1,231 @@
+"""The composition root: the one place the scheduler's parts are built and wired.
+
+``assemble()`` builds the core, the features and the HTTP app over a store and a backend,
+handing each part exactly what it needs (round hooks, job guards and placement plug-ins at
+construction). ``Daemon`` opens the store and the backend from settings and offers
+``start()`` / ``stop()``: what a replica calls when it wins a leader election and when it
+loses it, any number of times in one process. Its ``asgi`` app stays up across both and
+answers 503 while the scheduler is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from aurora_provider.framework.backends.base import Backend, LogSource
+from aurora_provider.framework.core.ledger import TaskLedger
+from aurora_provider.framework.core.lifecycle import TaskLifecycle
+from aurora_provider.framework.core.metrics import SchedulerMetrics
+from aurora_provider.framework.core.ports import JobGuards, RoundHook
+from aurora_provider.framework.core.scheduler import Scheduler
+from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.http.app import create_app
+from aurora_provider.framework.http.auth import Authenticator
+from aurora_provider.framework.http.deps import ApiServices
+from aurora_provider.framework.jobs.admission import Admission
+from aurora_provider.framework.jobs.restarts import RollingRestarts
+from aurora_provider.framework.jobs.service import JobService
+from aurora_provider.framework.operations.backups import Backups, default_backup_dir
+from aurora_provider.framework.operations.cron import CronService
+from aurora_provider.framework.operations.housekeeping import Housekeeping
+from aurora_provider.framework.operations.maintenance import Maintenance
+from aurora_provider.framework.operations.preemption import Preemptor
+from aurora_provider.framework.operations.quota import Quotas
+from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.placement.demand import Demands
+from aurora_provider.framework.placement.placer import Placer
+from aurora_provider.framework.storage.store import Store, open_store
+from aurora_provider.framework.updates.active import ActiveUpdates
+from aurora_provider.framework.updates.controller import UpdateController
+from aurora_provider.framework.updates.engine import UpdateEngine
+
+log = logging.getLogger("aurora_provider.framework")
+
+
+@dataclass
+class Parts:
+    """One assembled scheduler: what tests, the loop and the HTTP app reach."""
+
+    store: Store
+    backend: Backend
+    metrics: SchedulerMetrics
+    ledger: TaskLedger
+    scheduler: Scheduler
+    restarts: RollingRestarts
+    jobs: JobService
+    active_updates: ActiveUpdates
+    updates: UpdateController
+    cron: CronService
+    quotas: Quotas
+    maintenance: Maintenance
+    backups: Backups
+    housekeeping: Housekeeping
+    app: FastAPI
+
+    def recover(self) -> None:
+        """Load what the store holds and re-attach to running tasks (before the first
+        round)."""
+        self.scheduler.recover()
+        self.restarts.recover()
+        self.active_updates.recover()
+        self.maintenance.recover()
+        self.cron.recover()
+
+
+def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: OpsSettings,
+             auth: Authenticator, *, clock: Callable[[], float] = time.time,
+             is_leader: Callable[[], bool] = lambda: True) -> Parts:
+    """Wire every part over ``store`` and ``backend`` (no thread, nothing started)."""
+    metrics = SchedulerMetrics(store.tasks.count_by_status)
+    config_of = store.jobs.config
+    demands = Demands(config_of, settings.overhead)
+    lifecycle = TaskLifecycle(config_of, store.tasks, settings)
+    ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics)
+    admission = Admission(settings)
+    quotas = Quotas(ledger, store)
+    maintenance = Maintenance(ledger, store)
+    placer = Placer(order=maintenance.order, filters=[maintenance.veto])
+    restarts = RollingRestarts(ledger, store, settings.cluster)
+    active_updates = ActiveUpdates(ledger, store, settings.cluster)
+    updates = UpdateController(active_updates, admission, quotas, JobGuards([restarts]))
+    jobs = JobService(ledger, store, admission, restarts, quotas, JobGuards([active_updates]))
+    cron = CronService(ledger, store, admission, quotas)
+    backups = Backups(store, ops.backup_dir or default_backup_dir(store), clock,
+                      interval_secs=ops.backup_interval_secs, kept=ops.backups_kept)
+    hooks: list[RoundHook] = [cron, maintenance, backups]
+    if ops.preemption_enabled:
+        hooks.append(Preemptor(ledger, backend, demands, placer, ops.preemption_delay_secs))
+    hooks.append(UpdateEngine(active_updates))
+    scheduler = Scheduler(ledger, store, backend, placer, demands, settings, metrics,
+                          round_hooks=hooks, round_steps=[restarts])
+    housekeeping = Housekeeping(ledger, store, backend)
+    app = create_app(ApiServices(
+        cluster=settings.cluster, backend_name=backend.name, jobs=jobs, updates=updates,
+        cron=cron, quotas=quotas, maintenance=maintenance, backups=backups,
+        housekeeping=housekeeping, logs=backend if isinstance(backend, LogSource) else None,
+        metrics=metrics, auth=auth, clock=clock, is_leader=is_leader))
+    return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
+                 updates, cron, quotas, maintenance, backups, housekeeping, app)
+
+
+class Loop:
+    """Runs scheduling rounds in a thread until stopped."""
+
+    def __init__(self, scheduler: Scheduler, interval: float) -> None:
+        self._scheduler = scheduler
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduling-loop", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._scheduler.run_round()
+            except Exception:  # a bad round must not stop scheduling; the next one retries
+                log.exception("scheduling round failed")
+            self._stop.wait(self._interval)
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    db_url: str
+    auth_file: Path
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
+
+
+class Daemon:
+    """The scheduler built from settings, started and stopped as one thing.
+
+    :param settings: where the store and the auth file are, and every tunable.
+    :param backend: makes the backend for one start (a fresh one each time).
+    :param clock: the clock of every part (tests move it).
+    """
+
+    def __init__(self, settings: DaemonSettings, backend: Callable[[], Backend], *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._make_backend = backend
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.parts: Parts | None = None
+        self._loop: Loop | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.parts is not None
+
+    def start(self) -> Parts:
+        """Open the store and the backend, recover, and start the scheduling loop."""
+        with self._lock:
+            if self.parts is not None:
+                return self.parts
+            auth = Authenticator.from_file(self.settings.auth_file)
+            store = open_store(self.settings.db_url)
+            backend = self._make_backend()
+            try:
+                parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
+                                 auth, clock=self._clock, is_leader=lambda: self.running)
+                parts.recover()
+            except BaseException:
+                backend.stop()
+                store.close()
+                raise
+            loop = Loop(parts.scheduler, self.settings.scheduler.round_interval_secs)
+            loop.start()
+            self.parts, self._loop = parts, loop
+            log.info("scheduler for cluster %s started", self.settings.scheduler.cluster)
+            return parts
+
+    def stop(self) -> None:
+        """Stop the loop, the backend (tasks keep running) and close the store."""
+        with self._lock:
+            parts, loop = self.parts, self._loop
+            self.parts, self._loop = None, None
+        if parts is None:
+            return
+        if loop is not None:
+            loop.stop()
+        parts.backend.stop()
+        parts.store.close()
+        log.info("scheduler for cluster %s stopped", self.settings.scheduler.cluster)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The HTTP face across starts and stops: the running scheduler's app, or 503."""
+        if scope["type"] == "lifespan":  # the apps come and go: nothing to start or stop
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        parts = self.parts
+        if parts is not None:
+            await parts.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        status, body = (200, b"OK") if scope.get("path") == "/health" else (503, json.dumps({
+            "code": "UNAVAILABLE",
+            "message": "the scheduler is not running here (not the leader)"}).encode())
+        media = b"text/plain" if status == 200 else b"application/json"
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", media)]})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,103 @@
+"""What every route depends on: the services of this scheduler, the caller behind the
+bearer token (declared as the OpenAPI security scheme), and job paths checked once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aurora_provider.api.errors import InvalidRequest, Unauthorized
+from aurora_provider.framework.backends.base import LogSource
+from aurora_provider.framework.core.metrics import SchedulerMetrics
+from aurora_provider.framework.http.auth import Authenticator, Principal
+from aurora_provider.framework.jobs.service import JobService
+from aurora_provider.framework.operations.backups import Backups
+from aurora_provider.framework.operations.cron import CronService
+from aurora_provider.framework.operations.housekeeping import Housekeeping
+from aurora_provider.framework.operations.maintenance import Maintenance
+from aurora_provider.framework.operations.quota import Quotas
+from aurora_provider.framework.updates.controller import UpdateController
+
+_KEY_PART = re.compile(r"^[\w\-\.]+$")
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """The parts of one scheduler the API calls (built by the composition root)."""
+
+    cluster: str
+    backend_name: str
+    jobs: JobService
+    updates: UpdateController
+    cron: CronService
+    quotas: Quotas
+    maintenance: Maintenance
+    backups: Backups
+    housekeeping: Housekeeping
+    logs: LogSource | None
+    metrics: SchedulerMetrics
+    auth: Authenticator
+    clock: Callable[[], float]
+    is_leader: Callable[[], bool] = lambda: True
+
+
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+Services = Annotated[ApiServices, Depends(_services)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token of the scheduler's auth file "
+                     "(the embedded scheduler writes an admin token to ~/.aurora/token).")
+
+
+def _caller(request: Request, services: Services,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+            ) -> Principal:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        raise Unauthorized("missing 'Authorization: Bearer <token>' header")
+    return services.auth.authenticate(credentials.credentials)
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+def key_part(field: str, value: str) -> str:
+    if not _KEY_PART.match(value):
+        raise InvalidRequest(f"{field} {value!r} may only contain letters, digits, '_', '-' "
+                             "and '.'")
+    return value
+
+
+def _job_path(role: str, environment: str, name: str) -> str:
+    for field, value in (("role", role), ("environment", environment), ("name", name)):
+        key_part(f"job key {field}", value)
+    return f"{role}/{environment}/{name}"
+
+
+# ``role/environment/name`` from the path, every part checked.
+JobPath = Annotated[str, Depends(_job_path)]
+
+
+def _owned_job(key: JobPath, user: Caller) -> str:
+    user.require_role(key.split("/", 1)[0])
+    return key
+
+
+# A job path the caller may change (its role, or an admin).
+OwnedJob = Annotated[str, Depends(_owned_job)]
+
+
+def _role(role: str) -> str:
+    return key_part("role", role)
+
+
+Role = Annotated[str, Depends(_role)]

@@ -1,0 +1,31 @@
+"""Unauthenticated probes: /health, /leaderhealth (Aurora's), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from aurora_provider.framework.http.deps import Services
+
+router = APIRouter(tags=["probes"])
+
+
+@router.get("/health", response_class=PlainTextResponse)
+def health() -> str:
+    return "OK"
+
+
+@router.get("/leaderhealth", response_class=PlainTextResponse)
+def leaderhealth(services: Services, response: Response) -> str:
+    # Aurora: 200 on the leader, 503 on a follower (502 when no leader is known).
+    if services.is_leader():
+        return "OK"
+    response.status_code = 503
+    return "not the leader"
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(services: Services) -> Response:
+    return Response(generate_latest(services.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)

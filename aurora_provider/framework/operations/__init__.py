@@ -1,0 +1,1 @@
+"""Cluster operations: cron, quotas, host maintenance, preemption, backups and housekeeping."""

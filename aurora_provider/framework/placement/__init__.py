@@ -1,0 +1,1 @@
+"""Matching pending tasks to resource offers: offers, demands, constraints, tiers, first fit."""

@@ -1,0 +1,157 @@
+"""The database: one engine, short read connections, writes grouped in transactions.
+
+Every read and every transaction goes through here, so a database error reaches callers as
+one ``StorageError`` line whatever repository asked. Repositories (one per aggregate) read
+with :meth:`Database.read` and write inside a :class:`Transaction` the caller opened, so the
+changes of one operation commit together.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from aurora_provider.api.errors import StorageError
+from aurora_provider.framework.storage.tables import metadata
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Transaction:
+    """Writes bound to one open transaction (from ``Database.transaction()``)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, stmt: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
+        return self._conn.execute(stmt, params)
+
+    def scalar(self, stmt: sa.Executable) -> Any:
+        return self._conn.execute(stmt).scalar()
+
+    def insert(self, table: sa.Table, values: dict[str, Any]) -> int:
+        """Insert one row; its integer primary key."""
+        key = self._conn.execute(table.insert().values(**values)).inserted_primary_key
+        if key is None:
+            raise StorageError(f"the database returned no id for a row of {table.name}")
+        return int(key[0])
+
+    def encoder(self, column: sa.Column[Any]) -> Callable[[Any], Any]:
+        """How ``column``'s type stores a value (JSON columns: their serialisation), for the
+        rows of ``insert_many`` and ``update_many``."""
+        processor = column.type.bind_processor(self._conn.dialect)
+        return processor if processor is not None else _same
+
+    def insert_many(self, table: sa.Table, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows (values in ``columns`` order, encoded) in one ``executemany``.
+
+        Straight to the driver: SQLAlchemy's per-row parameter processing costs more than
+        SQLite's own work for the thousands of rows of a scheduling round.
+        """
+        self._execute_many(table.insert(), list(columns), rows)
+
+    def update_many(self, table: sa.Table, key: str, columns: Sequence[str],
+                    rows: Sequence[Sequence[Any]]) -> None:
+        """Update rows found by their ``key`` column: each row is its ``columns`` values
+        (encoded), then its key."""
+        stmt = table.update().where(table.c[key] == sa.bindparam(f"b_{key}")).values(
+            {c: sa.bindparam(c) for c in columns})
+        self._execute_many(stmt, [*columns, f"b_{key}"], rows)
+
+    def _execute_many(self, stmt: sa.Insert | sa.Update, names: list[str],
+                      rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        compiled = stmt.compile(dialect=self._conn.dialect, column_keys=names)
+        order = compiled.positiontup
+        if order is None:  # named paramstyles
+            self._conn.exec_driver_sql(compiled.string,
+                                       [dict(zip(names, r, strict=True)) for r in rows])
+            return
+        positions = [names.index(k) for k in order]
+        if positions != list(range(len(names))):
+            pick = operator.itemgetter(*positions)
+            rows = [pick(r) if len(positions) > 1 else (pick(r),) for r in rows]
+        self._conn.exec_driver_sql(compiled.string, rows)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class Database:
+    """The engine, and the two ways to use it."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        try:
+            with self.engine.begin() as conn:
+                yield Transaction(conn)
+        except sa.exc.SQLAlchemyError as e:
+            raise StorageError(f"storage write failed: {_one_line(e)}") from e
+
+    def read(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(stmt))
+        except sa.exc.SQLAlchemyError as e:
+            raise StorageError(f"storage read failed: {_one_line(e)}") from e
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    """Slices small enough for an ``IN (...)`` of any database."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def alembic_config(conn: sa.Connection) -> Config:
+    """Alembic's configuration for our migrations, on an open connection (no alembic.ini)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    cfg.attributes["target_metadata"] = metadata
+    return cfg
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "heads")  # feature branches each have a head
+
+
+def connect(url: str) -> Database:
+    """Connect to ``url`` (any SQLAlchemy URL; SQLite gets WAL) and apply migrations."""
+    try:
+        engine = sa.create_engine(url)
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        migrate(engine)
+    except (sa.exc.SQLAlchemyError, sa.exc.ArgumentError, ImportError) as e:
+        raise StorageError(f"cannot open the database {url!r}: {_one_line(e)}") from e
+    return Database(engine)

@@ -1,0 +1,83 @@
+"""Whole-database copies, for backups: SQLite's online backup, or a JSON export of every
+table (for other databases), and loading either into a fresh SQLite store."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from aurora_provider.framework.storage.database import Database
+
+EXPORT_FORMAT = "aurora-scheduler-export/1"
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"$b64": base64.b64encode(value).decode()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "$b64" in value:
+        return base64.b64decode(value["$b64"])
+    return value
+
+
+def export_tables(db: Database) -> dict[str, Any]:
+    """Every table of the database (reflected, so it holds what the migrations made), read
+    in one transaction: one consistent view."""
+    meta = sa.MetaData()
+    tables: dict[str, list[dict[str, Any]]] = {}
+    with db.engine.begin() as conn:
+        meta.reflect(conn)
+        for table in meta.sorted_tables:
+            tables[table.name] = [{k: _encode(v) for k, v in row._mapping.items()}
+                                  for row in conn.execute(sa.select(table))]
+    return {"format": EXPORT_FORMAT, "tables": tables}
+
+
+def import_tables(db: Database, export: dict[str, Any]) -> None:
+    """Load an export into a freshly migrated (empty) database."""
+    meta = sa.MetaData()
+    with db.engine.begin() as conn:
+        meta.reflect(conn)
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue  # the target's own migrations decide its version
+            rows = export["tables"].get(table.name) or []
+            columns = set(table.c.keys())
+            if rows:
+                conn.execute(table.insert(), [
+                    {k: _decode(v) for k, v in row.items() if k in columns} for row in rows])
+
+
+def sqlite_backup(db: Database, target: Path) -> None:
+    """A consistent copy of a SQLite store while it keeps being written (``target`` must not
+    exist yet)."""
+    raw = db.engine.raw_connection()
+    try:
+        source = raw.driver_connection
+        if not isinstance(source, sqlite3.Connection):
+            raise sqlite3.Error("the SQLite driver gave no sqlite3 connection to back up")
+        dest = sqlite3.connect(target)
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        raw.close()
+
+
+def copy_sqlite_file(source: Path, target: Path) -> None:
+    """Copy the SQLite database at ``source`` into ``target`` (read-only on the source)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dest = sqlite3.connect(target)
+    try:
+        src.backup(dest)
+    finally:
+        dest.close()
+        src.close()
