@@ -1,14 +1,27 @@
-"""The scheduler's API: pydantic wire models and the sync/async clients."""
+"""The scheduler's API: pydantic wire models, the endpoint table, the sync/async clients that
+send it, the typed errors and the one retry policy."""
 
 from __future__ import annotations
 
-from aurora_provider.api.client import (
+from aurora_provider.api.client import AsyncSchedulerClient, SchedulerClient
+from aurora_provider.api.errors import (
     ApiError,
-    AsyncSchedulerClient,
-    RetryPolicy,
-    SchedulerClient,
+    Conflict,
+    CronJobNotFound,
+    Forbidden,
+    InvalidRequest,
+    JobNotFound,
+    NotFound,
+    QuotaExceeded,
     SchedulerUnavailable,
+    ServerError,
+    TaskNotFound,
+    Unauthorized,
+    UpdateNotFound,
 )
+from aurora_provider.api.retry import RetryPolicy
 
-__all__ = ["ApiError", "AsyncSchedulerClient", "RetryPolicy", "SchedulerClient",
-           "SchedulerUnavailable"]
+__all__ = ["ApiError", "AsyncSchedulerClient", "Conflict", "CronJobNotFound", "Forbidden",
+           "InvalidRequest", "JobNotFound", "NotFound", "QuotaExceeded", "RetryPolicy",
+           "SchedulerClient", "SchedulerUnavailable", "ServerError", "TaskNotFound",
+           "Unauthorized", "UpdateNotFound"]

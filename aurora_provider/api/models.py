@@ -10,6 +10,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aurora_provider.states.cron_run import CronOutcome, CronRunState
+from aurora_provider.states.instance_update import InstanceAction, InstanceUpdateState
+from aurora_provider.states.maintenance import MaintenanceMode
+from aurora_provider.states.restart import RestartState
+from aurora_provider.states.task import TaskState
+from aurora_provider.states.update import UpdateStatus
+
 KeyPart = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\w\-\.]+$")]
 
 
@@ -122,7 +129,7 @@ class ErrorBody(BaseModel):
 
 class TaskEventModel(BaseModel):
     timestamp: float
-    status: str
+    status: TaskState
     message: str | None = None
 
 
@@ -130,7 +137,7 @@ class TaskModel(BaseModel):
     task_id: str
     job_key: str
     instance: int
-    status: str
+    status: TaskState
     host: str | None = None
     agent_id: str | None = None
     ports: dict[str, int] = {}
@@ -171,7 +178,7 @@ class KillResponse(BaseModel):
 class RestartModel(BaseModel):
     restart_id: int
     key: str
-    state: Literal["ACTIVE", "DONE", "ABORTED"]
+    state: RestartState
     batch_size: int
     pending: list[int]
     in_flight: list[int]
@@ -266,7 +273,7 @@ class UpdateSettingsModel(BaseModel):
 
 class UpdateEventModel(BaseModel):
     timestamp: float
-    status: str
+    status: UpdateStatus
     user: str | None = None
     message: str | None = None
 
@@ -274,12 +281,12 @@ class UpdateEventModel(BaseModel):
 class InstanceEventModel(BaseModel):
     instance: int
     timestamp: float
-    action: str  # INSTANCE_UPDATING, INSTANCE_UPDATED, INSTANCE_ROLLING_BACK, ...
+    action: InstanceAction
 
 
 class InstanceProgressModel(BaseModel):
     instance: int
-    state: Literal["IDLE", "WORKING", "SUCCEEDED", "FAILED"]  # in the current direction
+    state: InstanceUpdateState  # in the current direction
     failures: int
     task_id: str | None = None
 
@@ -287,7 +294,7 @@ class InstanceProgressModel(BaseModel):
 class UpdateSummary(BaseModel):
     update_id: str
     key: str  # cluster/role/environment/name
-    status: str  # ROLLING_FORWARD, ..., ROLLED_FORWARD, ROLLED_BACK, ABORTED, ERROR, FAILED
+    status: UpdateStatus
     active: bool
     user: str
     message: str | None = None
@@ -327,8 +334,8 @@ class CronRunModel(BaseModel):
     scheduled_at: float | None = None  # null when started by hand
     triggered_at: float
     started_at: float | None = None  # when its tasks were created
-    state: Literal["WAITING", "RUNNING", "DONE"]
-    outcome: str | None = None
+    state: CronRunState
+    outcome: CronOutcome | None = None
     task_ids: list[str] = []
     finished_at: float | None = None
     message: str | None = None
@@ -381,7 +388,7 @@ class DrainRequest(HostsRequest):
 
 class HostStatusModel(BaseModel):
     host: str
-    mode: Literal["NONE", "SCHEDULED", "DRAINING", "DRAINED"]
+    mode: MaintenanceMode
     percentage: float | None = None
     active_tasks: int
 

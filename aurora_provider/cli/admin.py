@@ -11,10 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from aurora_provider.api import ApiError
 from aurora_provider.cli.admin_commands import ADMIN_COMMANDS
-from aurora_provider.cli.clusters import ClusterError, get_cluster
-from aurora_provider.config import ConfigError
+from aurora_provider.cli.clusters import get_cluster
+from aurora_provider.cli.entry import run_main
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,21 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run(args: argparse.Namespace) -> int:
+    with get_cluster(args.cluster).client() as client:
+        return int(args.run(client, args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # --help, or a usage error argparse already reported
-        return e.code if isinstance(e.code, int) else 1
-    try:
-        with get_cluster(args.cluster).client() as client:
-            code: int = args.run(client, args)
-    except (ApiError, ClusterError, ConfigError) as e:
-        print(f"aurora-admin: {e}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        return 0
-    return code
+    return run_main("aurora-admin", build_parser(), argv, _run)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 ``cli/admin.py`` builds argparse from ``ADMIN_COMMANDS`` (the standalone ``aurora-admin``);
 the ``airflow aurora ...`` entry builds Airflow's CLI from the same list. Each command's
 ``args`` leave out the CLUSTER positional, which every front end adds first. ``run`` prints
-its result and returns the exit status; it raises ``ApiError`` or ``ConfigError`` for errors
-meant for the user (one line).
+its result and returns the exit status; it raises an ``AuroraError`` (``ApiError``,
+``ConfigError``) for errors meant for the user, which each front end prints as one line.
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ from typing import Any
 
 from aurora_provider.api.client import DEFAULT_URL, SchedulerClient
 from aurora_provider.api.paths import aurora_home
+from aurora_provider.errors import AuroraError
 
 SYSTEM_FILE = Path("/etc/aurora/clusters.json")
 
 
-class ClusterError(Exception):
+class ClusterError(AuroraError):
     """A clusters file is malformed or names no such cluster; ``str(e)`` is one line."""
 
 

@@ -20,7 +20,6 @@ from aurora_provider.cli.common import add_config_arguments, pick_job
 from aurora_provider.cli.scheduler_cli import (
     Handler,
     client_for,
-    one_line_errors,
     print_json,
     split_key,
 )
@@ -56,7 +55,6 @@ def _cron_verb(call: Callable[[SchedulerClient, JobKey, argparse.Namespace], Bas
                show: Callable[[Any], list[str]]) -> Handler:
     """A verb: ``call`` the key's scheduler, then print the answer as JSON or ``show`` it."""
 
-    @one_line_errors
     def verb(args: argparse.Namespace) -> int:
         key, _ = split_key(args.job_key, with_instances=False)
         with client_for(key) as client:

@@ -10,31 +10,34 @@ import argparse
 import time
 from typing import Any
 
-from aurora_provider.api import ApiError, SchedulerClient
+from aurora_provider.api import SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.entry import WaitTimeout
 from aurora_provider.cli.progress import Progress
 from aurora_provider.cli.scheduler_cli import (
     Handler,
     add_verb,
     client_for,
-    one_line_errors,
     parse_instances,
     print_json,
     split_key,
 )
 from aurora_provider.config import JobKey, job_to_wire
+from aurora_provider.states.restart import RestartState
+from aurora_provider.states.task import TaskState
 
-TERMINAL = {"FINISHED", "FAILED", "KILLED", "LOST"}
+# What ``create --wait-until`` waits for.
+WAIT_UNTIL = (TaskState.RUNNING, TaskState.FINISHED)
 
 
 # -- create ----------------------------------------------------------------------------------
 
 
-def _done(status: m.JobStatus, until: str, instances: int) -> bool:
-    if until == "RUNNING":
-        running = {t.instance for t in status.active if t.status == "RUNNING"}
+def _done(status: m.JobStatus, until: TaskState, instances: int) -> bool:
+    if until is TaskState.RUNNING:
+        running = {t.instance for t in status.active if t.status is TaskState.RUNNING}
         return len(running) >= instances
     return not status.active
 
@@ -46,7 +49,7 @@ def _summary(status: m.JobStatus) -> str:
     return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no active tasks"
 
 
-def wait_for(client: SchedulerClient, key: JobKey, until: str, instances: int,
+def wait_for(client: SchedulerClient, key: JobKey, until: TaskState, instances: int,
              timeout: float | None, interval: float = 0.5) -> m.JobStatus:
     progress = Progress(f"waiting for {key} to be {until}")
     started = time.monotonic()
@@ -57,14 +60,12 @@ def wait_for(client: SchedulerClient, key: JobKey, until: str, instances: int,
             if _done(status, until, instances):
                 return status
             if timeout is not None and time.monotonic() - started > timeout:
-                raise ApiError(0, "TIMEOUT", f"{key} not {until} after {timeout:g} s "
-                               f"({_summary(status)})")
+                raise WaitTimeout(f"{key} not {until} after {timeout:g} s ({_summary(status)})")
             time.sleep(interval)
     finally:
         progress.close()
 
 
-@one_line_errors
 def create(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     wire = job_to_wire(pick_job(args))
@@ -72,7 +73,8 @@ def create(args: argparse.Namespace) -> int:
         created = client.create_job(wire)
         status = None
         if args.wait_until:
-            status = wait_for(client, key, args.wait_until, wire["instances"], args.wait_timeout)
+            status = wait_for(client, key, TaskState(args.wait_until), wire["instances"],
+                              args.wait_timeout)
     if args.json:
         print_json({"create": created.model_dump(mode="json"),
                      "status": status.model_dump(mode="json") if status else None})
@@ -80,16 +82,15 @@ def create(args: argparse.Namespace) -> int:
         print(f"job {created.key} created with {len(created.task_ids)} instance(s)")
         if status is not None:
             print(f"job {key} is {args.wait_until}: {_summary(status)}")
-    if status is not None and args.wait_until == "FINISHED":
+    if status is not None and args.wait_until == TaskState.FINISHED:
         last = {t.instance: t.status for t in sorted(status.terminal, key=lambda t: t.status_at)}
-        return 0 if all(s == "FINISHED" for s in last.values()) else 1
+        return 0 if all(s is TaskState.FINISHED for s in last.values()) else 1
     return 0
 
 
 # -- kill, killall, restart, add ----------------------------------------------------------
 
 
-@one_line_errors
 def kill(args: argparse.Namespace) -> int:
     key, spec = split_key(args.instance_key, with_instances=True)
     if spec is None:
@@ -98,7 +99,6 @@ def kill(args: argparse.Namespace) -> int:
     return _kill(args, key, parse_instances(spec))
 
 
-@one_line_errors
 def killall(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     return _kill(args, key, None)
@@ -131,7 +131,6 @@ def _wait_killed(client: SchedulerClient, key: JobKey, task_ids: set[str]) -> No
         progress.close()
 
 
-@one_line_errors
 def restart(args: argparse.Namespace) -> int:
     key, spec = split_key(args.job_key, with_instances=True)
     instances = parse_instances(spec) if spec else None
@@ -140,7 +139,7 @@ def restart(args: argparse.Namespace) -> int:
         if args.wait:
             progress = Progress(f"restarting {key} in batches of {args.batch_size}")
             try:
-                while result.state == "ACTIVE":
+                while result.state is RestartState.ACTIVE:
                     time.sleep(0.5)
                     result = client.restart_status(key)
                     progress.update(f"{len(result.done)} done, in flight {result.in_flight}, "
@@ -152,10 +151,9 @@ def restart(args: argparse.Namespace) -> int:
     else:
         print(f"restart of {result.key}: {result.state} ({len(result.done)} done, "
               f"{len(result.pending) + len(result.in_flight)} to go)")
-    return 0 if result.state != "ABORTED" else 1
+    return 0 if result.state is not RestartState.ABORTED else 1
 
 
-@one_line_errors
 def add(args: argparse.Namespace) -> int:
     key, spec = split_key(args.instance_key, with_instances=True)
     if spec is None or not spec.isdigit():
@@ -183,7 +181,6 @@ def _task_line(t: m.TaskModel) -> str:
             f"{f' - {why}' if why else ''}\n    {t.task_id}")
 
 
-@one_line_errors
 def status(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     with client_for(key) as client:
@@ -206,7 +203,6 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
-@one_line_errors
 def list_jobs(args: argparse.Namespace) -> int:
     # A shorter key matches everything below it: "devcluster" or "devcluster/www".
     pattern = args.pattern
@@ -223,7 +219,6 @@ def list_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-@one_line_errors
 def diff(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     wire = job_to_wire(pick_job(args))
@@ -253,7 +248,7 @@ def register_verbs(verbs: Any) -> None:
     p = verb("create", create, "create a job from a configuration file")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
     add_config_arguments(p)
-    p.add_argument("--wait-until", choices=["RUNNING", "FINISHED"])
+    p.add_argument("--wait-until", choices=[s.value for s in WAIT_UNTIL])
     p.add_argument("--wait-timeout", type=float, metavar="SECS")
 
     p = verb("kill", kill, "kill some instances of a job")

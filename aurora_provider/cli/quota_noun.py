@@ -7,14 +7,13 @@ from typing import Any
 
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
-from aurora_provider.cli.scheduler_cli import one_line_errors, print_json
+from aurora_provider.cli.scheduler_cli import print_json
 
 
 def amounts(r: m.ResourceAmounts) -> str:
     return f"CPU: {r.cpu:g}, RAM: {r.ram_mb / 1024:g} GB, Disk: {r.disk_mb / 1024:g} GB"
 
 
-@one_line_errors
 def get(args: argparse.Namespace) -> int:
     cluster, sep, role = args.cluster_role.strip("/").partition("/")
     if not sep or not cluster or not role or "/" in role:

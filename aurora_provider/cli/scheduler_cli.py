@@ -1,36 +1,21 @@
 """What the scheduler-facing verbs share: keys and instances on the command line, the
-client of a key's cluster, JSON output, and one-line errors."""
+client of a key's cluster, and JSON output. Their errors are ``AuroraError``s, which
+``aurora``'s one entry (``cli.entry.run_main``) prints as one line."""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
-from aurora_provider.api import ApiError, SchedulerClient
+from aurora_provider.api import SchedulerClient
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.config import JobKey
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-def one_line_errors(handler: Handler) -> Handler:
-    """A verb whose API and cluster errors print as one ``aurora: ...`` line, exit 1."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except (ApiError, ClusterError) as e:
-            print(f"aurora: {e}", file=sys.stderr)
-            return 1
-
-    return run
 
 
 def parse_instances(text: str) -> list[int]:

@@ -11,23 +11,24 @@ import argparse
 import time
 from typing import Any
 
-from aurora_provider.api import ApiError, SchedulerClient
+from aurora_provider.api import SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.entry import WaitTimeout
 from aurora_provider.cli.progress import Progress
 from aurora_provider.cli.scheduler_cli import (
     Handler,
     add_verb,
     client_for,
-    one_line_errors,
     print_json,
     split_key,
 )
 from aurora_provider.config import JobKey, job_to_wire
+from aurora_provider.states.update import STATUS_GROUPS, UpdateStatus
 
-STATUS_HELP = ("a group (active, all, blocked, failed, inactive, paused, succeeded) or a state "
-               "such as ROLLING_FORWARD")
+STATUS_HELP = (f"a group ({', '.join(sorted(STATUS_GROUPS))}) or a state such as "
+               f"{UpdateStatus.ROLLING_FORWARD}")
 
 
 def _key(text: str) -> JobKey:
@@ -58,8 +59,8 @@ def wait_update(client: SchedulerClient, key: JobKey, update_id: str,
             if not details.active:
                 return details
             if timeout is not None and time.monotonic() - started > timeout:
-                raise ApiError(0, "TIMEOUT", f"update {update_id} of {key} still "
-                               f"{details.status} after {timeout:g} s")
+                raise WaitTimeout(f"update {update_id} of {key} still {details.status} after "
+                                  f"{timeout:g} s")
             time.sleep(interval)
     finally:
         progress.close()
@@ -70,10 +71,9 @@ def _finish(details: m.UpdateDetails, as_json: bool) -> int:
         print_json(details)
     else:
         print(f"update {details.update_id} of {details.key}: {details.status}")
-    return 0 if details.status == "ROLLED_FORWARD" else 1
+    return 0 if details.status is UpdateStatus.ROLLED_FORWARD else 1
 
 
-@one_line_errors
 def start(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
     wire = job_to_wire(pick_job(args))
@@ -93,7 +93,6 @@ def start(args: argparse.Namespace) -> int:
 
 
 def _control(verb: str) -> Handler:
-    @one_line_errors
     def run(args: argparse.Namespace) -> int:
         key = _key(args.job_key)
         with client_for(key) as client:
@@ -110,7 +109,6 @@ def _control(verb: str) -> Handler:
     return run
 
 
-@one_line_errors
 def list_updates(args: argparse.Namespace) -> int:
     parts = args.scope.strip("/").split("/")
     if len(parts) > 4 or not parts[0]:
@@ -126,7 +124,6 @@ def list_updates(args: argparse.Namespace) -> int:
     return 0
 
 
-@one_line_errors
 def info(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
     with client_for(key) as client:
@@ -152,7 +149,6 @@ def info(args: argparse.Namespace) -> int:
     return 0
 
 
-@one_line_errors
 def wait(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
     with client_for(key) as client:

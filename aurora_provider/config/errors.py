@@ -7,8 +7,10 @@ errors, or the field path inside a job) and what to do about it, so a CLI can pr
 
 from __future__ import annotations
 
+from aurora_provider.errors import AuroraError
 
-class ConfigError(Exception):
+
+class ConfigError(AuroraError):
     """Root of every error raised while loading, binding or validating a configuration."""
 
 

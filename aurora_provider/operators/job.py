@@ -7,14 +7,16 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
-from aurora_provider.api import ApiError
+from aurora_provider.api import ApiError, Conflict, NotFound, QuotaExceeded, SchedulerClient
+from aurora_provider.api.models import CreateJobResponse
 from aurora_provider.operators.base import AuroraBaseOperator, api_call
 from aurora_provider.operators.job_config import AuroraConfigOperator
 from aurora_provider.operators.task_logs import copy_task_logs
+from aurora_provider.states.task import TaskState
 from aurora_provider.triggers.job import AuroraRestartTrigger
 from aurora_provider.utils.job_waits import TERMINAL_STATES, JobWait
 
-WAIT_UNTIL = ("RUNNING", "FINISHED")
+WAIT_UNTIL = (TaskState.RUNNING.value, TaskState.FINISHED.value)
 IF_RUNNING = ("fail", "kill", "skip")
 
 
@@ -50,13 +52,7 @@ class AuroraCreateJobOperator(AuroraConfigOperator):
     def execute(self, context: Any) -> Any:
         wire = self.job_wire()
         with self.hook.get_conn() as client:
-            try:
-                created = client.create_job(wire)
-            except ApiError as e:
-                if e.status != 409 or self.if_exists != "skip":
-                    raise AirflowException(f"create {self.job_key}: {e}") from e
-                self.log.info("%s exists already: not created (if_exists='skip')", self.job_key)
-                created = None
+            created = api_call(f"create {self.job_key}", self._create, client, wire)
         task_ids = created.task_ids if created else []
         if created:
             self.log.info("created %s: %s", created.key, ", ".join(task_ids))
@@ -65,6 +61,18 @@ class AuroraCreateJobOperator(AuroraConfigOperator):
             return result
         return self.wait_for_job(context, self.job_key, JobWait.of([self.wait_until]),
                                  kwargs={"result": result})
+
+    def _create(self, client: SchedulerClient, wire: dict[str, Any]) -> CreateJobResponse | None:
+        """The created job; None when it exists already and ``if_exists`` is "skip"."""
+        try:
+            return client.create_job(wire)
+        except QuotaExceeded:
+            raise
+        except Conflict:
+            if self.if_exists != "skip":
+                raise
+        self.log.info("%s exists already: not created (if_exists='skip')", self.job_key)
+        return None
 
     def execute_complete(self, context: Any, event: dict[str, Any],
                          result: dict[str, Any] | None = None) -> Any:
@@ -247,15 +255,15 @@ class AuroraRunJobOperator(AuroraConfigOperator):
                 self._handle_leftovers(client)
             created = api_call(f"create {self.job_key}", client.create_job, wire)
         self.log.info("running %s: %s", created.key, ", ".join(created.task_ids))
-        return self.wait_for_job(context, self.job_key, JobWait.of(["FINISHED"]),
+        return self.wait_for_job(context, self.job_key, JobWait.of([TaskState.FINISHED]),
                                  kwargs={"task_ids": created.task_ids})
 
-    def _handle_leftovers(self, client: Any) -> None:
+    def _handle_leftovers(self, client: SchedulerClient) -> None:
         try:
             status = client.job_status(self.job_key)
+        except NotFound:  # never ran, or forgotten: nothing left over
+            return
         except ApiError as e:
-            if e.status == 404:  # never ran, or forgotten: nothing left over
-                return
             raise AirflowException(f"status of {self.job_key}: {e}") from e
         if status.active and self.if_running == "skip":
             raise AirflowSkipException(
@@ -268,7 +276,7 @@ class AuroraRunJobOperator(AuroraConfigOperator):
                       f"replaced by Airflow task {self.task_id}")
             self._wait_gone(client)
 
-    def _wait_gone(self, client: Any) -> None:
+    def _wait_gone(self, client: SchedulerClient) -> None:
         import time
 
         while api_call(f"status of {self.job_key}", client.job_status, self.job_key).active:

@@ -9,7 +9,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from aurora_provider.sensors.base import AuroraBaseSensor
 from aurora_provider.triggers.job import AuroraJobTrigger
-from aurora_provider.utils.job_waits import JobWait
+from aurora_provider.utils.job_waits import JobWait, WaitError
 
 
 class AuroraJobSensor(AuroraBaseSensor):
@@ -37,7 +37,7 @@ class AuroraJobSensor(AuroraBaseSensor):
     def make_trigger(self, context: Any) -> AuroraJobTrigger:
         try:
             wait = JobWait.of(self.states, self.instances, self.count)
-        except ValueError as e:
+        except WaitError as e:
             raise AirflowException(f"{self.task_id}: {e}") from e
         return AuroraJobTrigger(job_key=self.job_key, wait=wait.to_json(),
                                 aurora_conn_id=self.aurora_conn_id,

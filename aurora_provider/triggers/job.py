@@ -16,6 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from aurora_provider.api import AsyncSchedulerClient
 from aurora_provider.hooks.aurora import AuroraHook
+from aurora_provider.states.restart import RestartState
 from aurora_provider.utils.job_waits import JobWait, evaluate
 
 
@@ -94,7 +95,7 @@ class AuroraJobTrigger(AuroraPollingTrigger):
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
         wait = JobWait.from_json(self.wait)  # a malformed wait fails before any request
         status = await client.job_status(self.job_key)
-        verdict = evaluate(status.model_dump(), wait)
+        verdict = evaluate(status.model_dump(mode="json"), wait)
         if not verdict.done:
             self.progress(verdict.message)
             return None
@@ -116,10 +117,10 @@ class AuroraRestartTrigger(AuroraPollingTrigger):
 
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
         restart = await client.restart_status(self.job_key)
-        if restart.restart_id != self.restart_id or restart.state == "ABORTED":
+        if restart.restart_id != self.restart_id or restart.state is RestartState.ABORTED:
             why = restart.message or f"restart {self.restart_id} was replaced or aborted"
             return {"status": "failed", "message": f"{self.job_key}: {why}"}
-        if restart.state == "ACTIVE":
+        if restart.state is RestartState.ACTIVE:
             self.progress(f"restarted {restart.done}, restarting {restart.in_flight}, "
                           f"waiting {restart.pending}")
             return None

@@ -6,15 +6,15 @@ from typing import Any
 
 from aurora_provider.api import AsyncSchedulerClient
 from aurora_provider.api import models as m
+from aurora_provider.states.cron_run import CronOutcome, CronRunState
+from aurora_provider.states.instance_update import FAILED_ACTIONS, InstanceUpdateState
+from aurora_provider.states.update import TERMINAL as UPDATE_TERMINAL
+from aurora_provider.states.update import UpdateStatus
 from aurora_provider.triggers.job import AuroraPollingTrigger
-
-UPDATE_TERMINAL = frozenset({"ROLLED_FORWARD", "ROLLED_BACK", "ABORTED", "ERROR", "FAILED"})
-AWAITING_PULSE = frozenset({"ROLL_FORWARD_AWAITING_PULSE", "ROLL_BACK_AWAITING_PULSE"})
-FAILED_ACTIONS = frozenset({"INSTANCE_UPDATE_FAILED", "INSTANCE_ROLLBACK_FAILED"})
 
 
 def failing_instances(update: m.UpdateDetails) -> list[int]:
-    failed = {p.instance for p in update.progress if p.state == "FAILED"}
+    failed = {p.instance for p in update.progress if p.state is InstanceUpdateState.FAILED}
     failed |= {e.instance for e in update.instance_events if e.action in FAILED_ACTIONS}
     return sorted(failed)
 
@@ -49,7 +49,7 @@ class AuroraUpdateTrigger(AuroraPollingTrigger):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.update_id = update_id
-        self.success_states = sorted(success_states or ["ROLLED_FORWARD"])
+        self.success_states = sorted(success_states or [UpdateStatus.ROLLED_FORWARD.value])
         self.pulse = pulse
 
     def parameters(self) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class AuroraUpdateTrigger(AuroraPollingTrigger):
             return update_outcome(update, frozenset(self.success_states))
         if self.pulse and update.settings.pulse_interval_secs:
             await client.pulse_update(self.job_key, update.update_id)
-        done = sum(1 for p in update.progress if p.state == "SUCCEEDED")
+        done = sum(1 for p in update.progress if p.state is InstanceUpdateState.SUCCEEDED)
         self.progress(f"update {update.update_id} {update.status}: {done}/"
                       f"{len(update.progress)} instances done")
         return None
@@ -93,11 +93,11 @@ class AuroraCronRunTrigger(AuroraPollingTrigger):
 
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
         run = self._chosen((await client.cron_runs(self.job_key)).runs)
-        if run is None or run.state != "DONE":
+        if run is None or run.state is not CronRunState.DONE:
             self.progress("waiting for the next run" if run is None
                           else f"run {run.run_id} is {run.state}")
             return None
-        ok = run.outcome == "FINISHED"
+        ok = run.outcome is CronOutcome.FINISHED
         why = f" ({run.message})" if run.message and not ok else ""
         return {"status": "success" if ok else "failed", "run_id": run.run_id,
                 "outcome": run.outcome, "task_ids": run.task_ids,

@@ -13,16 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "KILLED", "LOST"})
-TASK_STATES = frozenset(
-    {
-        "INIT", "THROTTLED", "PENDING", "ASSIGNED", "STARTING", "RUNNING", "KILLING",
-        "RESTARTING", "DRAINING", "PREEMPTING", "PARTITIONED",
-    }
-) | TERMINAL_STATES
+from aurora_provider.errors import AuroraError
+from aurora_provider.states.task import TERMINAL, TaskState
+
+TERMINAL_STATES: frozenset[TaskState] = TERMINAL
+TASK_STATES: frozenset[TaskState] = frozenset(TaskState)
 
 
-class WaitError(ValueError):
+class WaitError(AuroraError):
     """A wait was asked for with states or instances that make no sense."""
 
 
@@ -43,7 +41,7 @@ class JobWait:
     ``states`` makes the wait fail: it will never get there by itself.
     """
 
-    states: frozenset[str]
+    states: frozenset[TaskState]
     instances: tuple[int, ...] | None = None
     count: int | None = None
 
@@ -54,7 +52,7 @@ class JobWait:
         instances: Iterable[int] | None = None,
         count: int | None = None,
     ) -> JobWait:
-        wanted = frozenset(s.upper() for s in states)
+        wanted = frozenset(str(s).upper() for s in states)
         unknown = sorted(wanted - TASK_STATES)
         if not wanted or unknown:
             raise WaitError(
@@ -66,11 +64,11 @@ class JobWait:
         chosen = tuple(sorted(set(instances))) if instances is not None else None
         if chosen is not None and (not chosen or chosen[0] < 0):
             raise WaitError(f"instances must be non-negative ids, not {list(instances or [])}")
-        return cls(wanted, chosen, count)
+        return cls(frozenset(TaskState(s) for s in wanted), chosen, count)
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "states": sorted(self.states),
+            "states": sorted(s.value for s in self.states),
             "instances": list(self.instances) if self.instances is not None else None,
             "count": self.count,
         }
@@ -111,7 +109,7 @@ def _view(task: Mapping[str, Any], *, active: bool) -> InstanceView:
     events = task.get("events") or []
     if not message and events:
         message = events[-1].get("message")
-    return InstanceView(task["instance"], task["status"], task["task_id"], active, message)
+    return InstanceView(task["instance"], str(task["status"]), task["task_id"], active, message)
 
 
 def evaluate(status: Mapping[str, Any], wait: JobWait) -> Verdict:

@@ -20,6 +20,8 @@ from aurora_provider.config import (
     required_ports,
 )
 
+pytestmark = pytest.mark.unit
+
 SERVICE = """
 class Profile(Struct):
   version = Required(String)

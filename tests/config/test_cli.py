@@ -13,6 +13,8 @@ from aurora_provider.cli import aurora as aurora_cli
 from aurora_provider.cli import job_noun
 from tests.config.conftest import EXAMPLES, Run
 
+pytestmark = pytest.mark.unit
+
 HELLO = EXAMPLES / "hello_world.aurora"
 HELLO_KEY = "devcluster/www-data/prod/hello"
 

@@ -18,6 +18,8 @@ import pytest
 from aurora_provider.config import bind_task_instance, load
 from tests.config.conftest import EXAMPLES
 
+pytestmark = pytest.mark.process
+
 
 def free_port() -> int:
     with socket.socket() as s:

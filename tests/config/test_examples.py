@@ -14,6 +14,8 @@ import pytest
 from aurora_provider.config import job_from_wire, job_to_wire, load
 from tests.config.conftest import EXAMPLES, Run
 
+pytestmark = pytest.mark.process
+
 # file -> its job keys, in file order; with the bindings a key needs to be inspected.
 EXPECTED_KEYS = {
     "hello_world.aurora": ["devcluster/www-data/prod/hello"],

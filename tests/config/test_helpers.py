@@ -22,6 +22,8 @@ from aurora_provider.config.helpers import (
 )
 from aurora_provider.config.schema import Constraint, Process, Resources, Task
 
+pytestmark = pytest.mark.unit
+
 
 def orders(task: Task) -> list[list[str]]:
     return [list(c.order().get()) for c in task.constraints()]

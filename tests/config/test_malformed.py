@@ -15,6 +15,8 @@ import pytest
 
 from tests.config.conftest import MALFORMED, Run
 
+pytestmark = pytest.mark.unit
+
 KEY = "devcluster/www-data/prod/bad"
 
 CASES: list[tuple[str, str, list[str]]] = [

@@ -37,6 +37,8 @@ from aurora_provider.config.schema import (
     VariableBatchUpdateStrategy,
 )
 
+pytestmark = pytest.mark.unit
+
 DEFAULTS: list[tuple[Any, dict[str, Any]]] = [
     (Process(), {"max_failures": 1, "daemon": False, "ephemeral": False, "min_duration": 5,
                  "final": False}),

@@ -34,6 +34,8 @@ from aurora_provider.config.schema import (
 )
 from aurora_provider.config.validation import validate_job
 
+pytestmark = pytest.mark.unit
+
 RESOURCES = Resources(cpu=0.1, ram=16 * MB, disk=16 * MB)
 
 

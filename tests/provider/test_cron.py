@@ -10,6 +10,8 @@ from aurora_provider.api import ApiError
 from tests.daemon import Daemon
 from tests.provider.conftest import run_dag
 
+pytestmark = pytest.mark.integration
+
 CRON = Path(__file__).with_name("dags") / "cron.py"
 
 

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import airflow
 import jsonschema
+import pytest
 
 from aurora_provider.get_provider_info import get_provider_info
 from tests.daemon import Daemon
 from tests.provider.conftest import connection_json
+
+pytestmark = pytest.mark.integration
 
 
 def airflow_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,9 +3,13 @@ the triggers run inline)."""
 
 from __future__ import annotations
 
+import pytest
+
 from aurora_provider.config import job_to_wire, load
 from tests.daemon import Daemon
 from tests.provider.conftest import EXAMPLES, run_dag
+
+pytestmark = pytest.mark.integration
 
 
 def test_deploy_service_waits_until_running(airflow_env: dict[str, str],

@@ -13,6 +13,8 @@ from aurora_provider.operators.job import AuroraRunJobOperator
 from tests.daemon import Daemon, wait_for
 from tests.provider.conftest import connection_json, run_dag
 
+pytestmark = pytest.mark.integration
+
 FAILURES = Path(__file__).with_name("dags") / "failures.py"
 
 

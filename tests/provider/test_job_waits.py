@@ -8,6 +8,8 @@ import pytest
 
 from aurora_provider.utils.job_waits import JobWait, WaitError, evaluate
 
+pytestmark = pytest.mark.unit
+
 
 def task(instance: int, status: str, at: float, message: str | None = None) -> dict[str, Any]:
     return {"task_id": f"t{instance}-{at}", "instance": instance, "status": status,

@@ -16,6 +16,8 @@ from aurora_provider.utils.job_waits import JobWait
 from tests.daemon import Daemon
 from tests.provider.conftest import connection_json
 
+pytestmark = pytest.mark.integration
+
 
 def rebuild(classpath: str, kwargs: dict[str, Any]) -> Any:
     module, _, name = classpath.rpartition(".")
