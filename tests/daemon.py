@@ -14,15 +14,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
+import pytest
 
 from aurora_provider.api import RetryPolicy, SchedulerClient
+from tests.eventually import eventually
 
 # Quick timings so the suite runs in seconds; the defaults are Aurora's minutes.
 FAST_FLAGS = [
@@ -36,19 +35,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1,
-             what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy (no timing is asserted)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(interval)
 
 
 class Daemon:
@@ -73,7 +59,7 @@ class Daemon:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env)
-        wait_for(self._healthy, timeout=30, what=f"scheduler on {self.url}")
+        eventually(self._healthy, timeout=30, interval=0.1, what=f"scheduler on {self.url}")
 
     def _healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
@@ -92,6 +78,14 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def as_devcluster(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Point the CLIs' ``devcluster`` at this daemon (a clusters.json of their own)."""
+        clusters = tmp_path / "clusters.json"
+        clusters.write_text(json.dumps([{"name": "devcluster", "scheduler_uri": self.url,
+                                         "auth_token_file": str(self.home / "token")}]))
+        monkeypatch.setenv("AURORA_CLUSTERS", str(clusters))
+        monkeypatch.setenv("AURORA_HOME", str(tmp_path / "client-home"))
 
     def token(self) -> str:
         return (self.home / "token").read_text().strip()

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.process
+
 
 @pytest.mark.parametrize(
     "module", ["aurora_provider.config", "executor", "aurora_provider.framework"]

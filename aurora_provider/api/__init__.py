@@ -10,6 +10,7 @@ from aurora_provider.api.errors import (
     CronJobNotFound,
     Forbidden,
     InvalidRequest,
+    JobExists,
     JobNotFound,
     NotFound,
     QuotaExceeded,
@@ -22,6 +23,6 @@ from aurora_provider.api.errors import (
 from aurora_provider.api.retry import RetryPolicy
 
 __all__ = ["ApiError", "AsyncSchedulerClient", "Conflict", "CronJobNotFound", "Forbidden",
-           "InvalidRequest", "JobNotFound", "NotFound", "QuotaExceeded", "RetryPolicy",
+           "InvalidRequest", "JobExists", "JobNotFound", "NotFound", "QuotaExceeded", "RetryPolicy",
            "SchedulerClient", "SchedulerUnavailable", "ServerError", "TaskNotFound",
            "Unauthorized", "UpdateNotFound"]

@@ -21,7 +21,7 @@ import httpx
 from aurora_provider.api.endpoint import AsyncSender, Request, SyncSender
 from aurora_provider.api.endpoints import Endpoints
 from aurora_provider.api.endpoints import job_path as job_path
-from aurora_provider.api.errors import ApiError, SchedulerUnavailable, error_from_wire
+from aurora_provider.api.errors import ApiError, NotFound, SchedulerUnavailable, error_from_wire
 from aurora_provider.api.paths import default_token_file
 from aurora_provider.api.retry import RetryPolicy
 
@@ -41,16 +41,17 @@ def find_token(token: str | None = None, token_file: Path | str | None = None) -
         return None
 
 
-def error_of(response: httpx.Response, hint: str = "") -> ApiError:
+def error_of(response: httpx.Response, hint: str = "",
+             missing: type[NotFound] = NotFound) -> ApiError:
     """The typed error of an answer: from its JSON ``code``/``message``, else its status
-    (code ``HTTP_ERROR``, the body's text as the message)."""
+    (code ``HTTP_ERROR``, the body's text as the message); a 404 is ``missing``."""
     try:
         body = response.json()
         code, message = str(body["code"]), str(body["message"])
     except (ValueError, KeyError, TypeError):
         code = "HTTP_ERROR"
         message = " ".join(response.text.split())[:200] or response.reason_phrase
-    return error_from_wire(response.status_code, code, message + hint)
+    return error_from_wire(response.status_code, code, message + hint, missing=missing)
 
 
 class _Client:
@@ -75,14 +76,14 @@ class _Client:
         return SchedulerUnavailable(f"cannot reach the scheduler at {self.base_url}: {error}",
                                     status=0, code="UNAVAILABLE")
 
-    def _checked(self, response: httpx.Response) -> httpx.Response:
+    def _checked(self, response: httpx.Response, request: Request) -> httpx.Response:
         if response.status_code < 400:
             return response
         hint = ""
         if response.status_code == 401 and not self.token:
             hint = (f"; no token was found: pass one, set AURORA_TOKEN, or write it to "
                     f"{self.token_file}")
-        raise error_of(response, hint)
+        raise error_of(response, hint, request.missing)
 
 
 def _arguments(request: Request) -> dict[str, Any]:
@@ -122,7 +123,7 @@ class SchedulerClient(_Client, SyncSender, Endpoints):
                 self._http.request, **_arguments(request))
         except httpx.HTTPError as e:
             raise self._unreachable(e) from e
-        return self._checked(response)
+        return self._checked(response, request)
 
     def request(self, method: str, path: str, body: Any = None,
                 params: Mapping[str, str] | None = None) -> httpx.Response:
@@ -156,7 +157,7 @@ class AsyncSchedulerClient(_Client, AsyncSender, Endpoints):
                 self._http.request, **_arguments(request))
         except httpx.HTTPError as e:
             raise self._unreachable(e) from e
-        return self._checked(response)
+        return self._checked(response, request)
 
     async def request(self, method: str, path: str, body: Any = None,
                       params: Mapping[str, str] | None = None) -> httpx.Response:

@@ -23,6 +23,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from aurora_provider.api.errors import NotFound
+
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +42,8 @@ class Request:
     path: str
     body: Any = None
     params: dict[str, str] | None = None
+    # What a 404 of this endpoint means (not part of what is sent).
+    missing: type[NotFound] = field(default=NotFound, compare=False)
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,13 @@ class Endpoint(Generic[P, R]):
     :param response: the model the answer is read into, or ``str`` for its text.
     :param build: the method's signature and body: the request's :class:`Parts`.
     :param doc: the method's docstring.
+    :param missing: the error of a 404 here (``JobNotFound`` on the job routes...).
     """
 
     def __init__(self, method: str, path: str, response: type[R], build: Callable[P, Parts],
-                 doc: str = "") -> None:
+                 doc: str = "", *, missing: type[NotFound] = NotFound) -> None:
         self.method = method
+        self.missing = missing
         self.path = path
         self.response = response
         self.build = build
@@ -93,7 +99,8 @@ class Endpoint(Generic[P, R]):
         parts = self.build(*args, **kwargs)
         body = {} if parts.body is None and self.method in _WITH_BODY else parts.body
         params = {k: str(v) for k, v in parts.query.items() if v is not None}
-        return Request(self.method, expand(self.path, parts.path), body, params or None)
+        return Request(self.method, expand(self.path, parts.path), body, params or None,
+                       self.missing)
 
     def parse(self, response: httpx.Response) -> R:
         if self.response is str:

@@ -13,7 +13,14 @@ from typing import Any, Protocol
 
 from aurora_provider.api import models as m
 from aurora_provider.api.endpoint import Endpoint, Parts
-from aurora_provider.api.errors import InvalidRequest
+from aurora_provider.api.errors import (
+    BackupNotFound,
+    CronJobNotFound,
+    InvalidRequest,
+    JobNotFound,
+    TaskNotFound,
+    UpdateNotFound,
+)
 
 JobLike = m.JobConfiguration | Mapping[str, Any]
 
@@ -195,53 +202,61 @@ class Endpoints:
     create_job = E("POST", "/api/v1/jobs", m.CreateJobResponse, _job, "Create a job.")
     list_jobs = E("GET", "/api/v1/jobs", m.JobList, _list_jobs,
                   "Jobs matching a CLUSTER/ROLE/ENV/NAME glob (default: all).")
-    job_status = E("GET", _JOB, m.JobStatus, _keyed, "A job's active and terminal tasks.")
+    job_status = E("GET", _JOB, m.JobStatus, _keyed, "A job's active and terminal tasks.",
+                   missing=JobNotFound)
     kill = E("POST", _JOB + "/kill", m.KillResponse, _kill,
-             "Kill some instances of a job (None: all of them).")
-    killall = E("POST", _JOB + "/kill", m.KillResponse, _killall, "Kill every instance.")
+             "Kill some instances of a job (None: all of them).", missing=JobNotFound)
+    killall = E("POST", _JOB + "/kill", m.KillResponse, _killall, "Kill every instance.",
+                missing=JobNotFound)
     restart = E("POST", _JOB + "/restart", m.RestartModel, _restart,
-                "Restart instances in rolling batches.")
+                "Restart instances in rolling batches.", missing=JobNotFound)
     restart_status = E("GET", _JOB + "/restart", m.RestartModel, _keyed,
                        "The job's latest rolling restart.")
     add_instances = E("POST", _JOB + "/instances", m.AddInstancesResponse, _add_instances,
-                      "Add instances copying an existing instance's configuration.")
+                      "Add instances copying an existing instance's configuration.",
+                      missing=JobNotFound)
     diff = E("POST", _JOB + "/diff", m.JobDiff, _diff,
-             "What a configuration would change in the running job.")
-    task = E("GET", "/api/v1/tasks/{task_id}", m.TaskModel, _task, "One task.")
+             "What a configuration would change in the running job.", missing=JobNotFound)
+    task = E("GET", "/api/v1/tasks/{task_id}", m.TaskModel, _task, "One task.",
+             missing=TaskNotFound)
     task_logs = E("GET", "/api/v1/tasks/{task_id}/logs", m.TaskLogs, _task,
-                  "A task's processes and their runs.")
+                  "A task's processes and their runs.", missing=TaskNotFound)
     task_log = E("GET", "/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}", str,
-                 _task_log, "The end of one process run's stdout or stderr (text).")
+                 _task_log, "The end of one process run's stdout or stderr (text).",
+                 missing=TaskNotFound)
 
     # -- job updates -------------------------------------------------------------------------
     start_update = E("POST", "/api/v1/updates", m.UpdateDetails, _start_update,
-                     "Start a rolling update of the job to this configuration (wire form).")
+                     "Start a rolling update of the job to this configuration (wire form).",
+                     missing=JobNotFound)
     update_details = E("GET", _UPDATE + "[/{update_id}]", m.UpdateDetails, _update_details,
                        "One update with its events: by id, else the job's active one, "
-                       "else its newest.")
+                       "else its newest.", missing=UpdateNotFound)
     list_updates = E("GET", "/api/v1/updates", m.UpdateList, _list_updates,
                      "Updates, newest first; key parts are globs, status a group or a state.")
     pause_update = E("POST", _UPDATE + "/pause", m.UpdateSummary, _update_action,
-                     "Pause the job's active update.")
+                     "Pause the job's active update.", missing=UpdateNotFound)
     resume_update = E("POST", _UPDATE + "/resume", m.UpdateSummary, _update_action,
-                      "Resume the job's paused update.")
+                      "Resume the job's paused update.", missing=UpdateNotFound)
     abort_update = E("POST", _UPDATE + "/abort", m.UpdateSummary, _update_action,
-                     "Abort the job's active update.")
+                     "Abort the job's active update.", missing=UpdateNotFound)
     rollback_update = E("POST", _UPDATE + "/rollback", m.UpdateSummary, _update_action,
-                        "Roll the job's active update back.")
+                        "Roll the job's active update back.", missing=UpdateNotFound)
     pulse_update = E("POST", _UPDATE + "/pulse", m.UpdateSummary, _pulse,
-                     "Keep a coordinated update (pulse_interval_secs) going.")
+                     "Keep a coordinated update (pulse_interval_secs) going.",
+                     missing=UpdateNotFound)
 
     # -- cron --------------------------------------------------------------------------------
     schedule_cron = E("POST", "/api/v1/cron", m.CronJobModel, _job,
                       "Create or replace a cron job's template.")
     list_cron = E("GET", "/api/v1/cron", m.CronJobList, _nothing, "Every cron job.")
-    cron_job = E("GET", _CRON, m.CronJobModel, _keyed, "One cron job.")
-    deschedule_cron = E("DELETE", _CRON, m.CronJobModel, _keyed, "Remove a cron job.")
+    cron_job = E("GET", _CRON, m.CronJobModel, _keyed, "One cron job.", missing=CronJobNotFound)
+    deschedule_cron = E("DELETE", _CRON, m.CronJobModel, _keyed, "Remove a cron job.",
+                        missing=CronJobNotFound)
     start_cron = E("POST", _CRON + "/start", m.CronRunModel, _keyed,
-                   "Run a cron job now, under its collision policy.")
+                   "Run a cron job now, under its collision policy.", missing=CronJobNotFound)
     cron_runs = E("GET", _CRON + "/runs", m.CronRunList, _cron_runs,
-                  "The cron job's runs, newest first.")
+                  "The cron job's runs, newest first.", missing=CronJobNotFound)
 
     # -- quotas, maintenance, admin ------------------------------------------------------------
     get_quota = E("GET", "/api/v1/quotas/{role}", m.QuotaReport, _role, "A role's quota.")
@@ -264,7 +279,7 @@ class Endpoints:
     restore_backup = E("POST", "/api/v1/admin/backups/{backup_id}/restore",
                        m.RestoreResponse, _restore,
                        "Write a backup as the store of an empty work dir on the scheduler's "
-                       "host.")
+                       "host.", missing=BackupNotFound)
     prune_tasks = E("POST", "/api/v1/admin/prune", m.PruneResponse, _prune,
                     "Delete terminal tasks from the scheduler's history.")
     reconcile_tasks = E("POST", "/api/v1/admin/reconcile", m.ReconcileResponse, _nothing,

@@ -4,6 +4,10 @@ The scheduler raises these; its HTTP layer answers ``{"code", "message"}`` with 
 ``status``. A client reads that answer back into the same class (``error_from_wire``: by
 code, else by status), as kazoo maps each ZooKeeper error code to a class, so callers write
 ``except JobNotFound`` rather than compare statuses.
+
+What was not found is said by the endpoint, not by the code: every 404 is ``NOT_FOUND`` on the
+wire, and the client's endpoint table names the class of its 404 (``JobNotFound`` for the job
+routes, ``TaskNotFound`` for the task routes...).
 """
 
 from __future__ import annotations
@@ -56,23 +60,23 @@ class NotFound(ApiError):
 
 
 class JobNotFound(NotFound):
-    """(code NOT_FOUND)"""
+    """No such job (or it has no active task)."""
 
 
 class TaskNotFound(NotFound):
-    """(code NOT_FOUND)"""
+    """No such task."""
 
 
 class UpdateNotFound(NotFound):
-    """(code NOT_FOUND)"""
+    """The job has no such update (or none at all)."""
 
 
 class CronJobNotFound(NotFound):
-    """(code NOT_FOUND)"""
+    """No such cron job is scheduled."""
 
 
 class BackupNotFound(NotFound):
-    """(code NOT_FOUND)"""
+    """No such backup."""
 
 
 class Conflict(ApiError):
@@ -80,6 +84,12 @@ class Conflict(ApiError):
 
     code = "CONFLICT"
     status = 409
+
+
+class JobExists(Conflict):
+    """The job exists already: kill it, or update it."""
+
+    code = "JOB_EXISTS"
 
 
 class QuotaExceeded(Conflict):
@@ -108,18 +118,21 @@ class SchedulerUnavailable(ApiError):
     status = 503
 
 
-_ALL: tuple[type[ApiError], ...] = (
-    InvalidRequest, Unauthorized, Forbidden, NotFound, JobNotFound, TaskNotFound,
-    UpdateNotFound, CronJobNotFound, BackupNotFound, Conflict, QuotaExceeded, BackupFailed,
-    ServerError, StorageError, SchedulerUnavailable)
-BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in _ALL}
+# One class per wire code (the kinds of NotFound share NOT_FOUND: see the module's docstring).
+BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in (
+    InvalidRequest, Unauthorized, Forbidden, NotFound, Conflict, JobExists, QuotaExceeded,
+    BackupFailed, ServerError, StorageError, SchedulerUnavailable)}
 BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
     500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,
     504: SchedulerUnavailable}
 
 
-def error_from_wire(status: int, code: str, message: str) -> ApiError:
-    """The error class an answer names: its code, else its status, else ``ApiError``."""
+def error_from_wire(status: int, code: str, message: str, *,
+                    missing: type[NotFound] = NotFound) -> ApiError:
+    """The error class an answer names: its code, else its status, else ``ApiError``; a
+    404 is ``missing``, the kind of NotFound the endpoint that answered deals in."""
     cls = BY_CODE.get(code) or BY_STATUS.get(status) or ApiError
+    if cls is NotFound:
+        cls = missing
     return cls(message, status=status, code=code)

@@ -14,13 +14,15 @@ import itertools
 import re
 from typing import Any
 
+from .errors import ConfigError
+
 __all__ = ["PROCESS_NAME_RE", "PlanError", "check_plan"]
 
 # Not empty, no '/', not starting with '.' (so never '.', '..' or a hidden file).
 PROCESS_NAME_RE = re.compile(r"^[^./\x00][^/\x00]*$")
 
 
-class PlanError(Exception):
+class PlanError(ConfigError):
     """A broken plan rule; ``path`` is the field path inside the task's job."""
 
     def __init__(self, path: str, problem: str) -> None:

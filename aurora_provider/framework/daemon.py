@@ -79,6 +79,7 @@ class Parts:
         self.active_updates.recover()
         self.maintenance.recover()
         self.cron.recover()
+        self.metrics.registered.set(1)  # the backend is started: this scheduler serves
 
 
 def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: OpsSettings,

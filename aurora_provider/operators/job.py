@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
-from aurora_provider.api import ApiError, Conflict, NotFound, QuotaExceeded, SchedulerClient
+from aurora_provider.api import ApiError, JobExists, NotFound, SchedulerClient
 from aurora_provider.api.models import CreateJobResponse
 from aurora_provider.operators.base import AuroraBaseOperator, api_call
 from aurora_provider.operators.job_config import AuroraConfigOperator
@@ -66,9 +66,7 @@ class AuroraCreateJobOperator(AuroraConfigOperator):
         """The created job; None when it exists already and ``if_exists`` is "skip"."""
         try:
             return client.create_job(wire)
-        except QuotaExceeded:
-            raise
-        except Conflict:
+        except JobExists:
             if self.if_exists != "skip":
                 raise
         self.log.info("%s exists already: not created (if_exists='skip')", self.job_key)

@@ -10,15 +10,19 @@ import pytest
 from aurora_provider.api import (
     ApiError,
     Conflict,
+    CronJobNotFound,
     Forbidden,
     InvalidRequest,
+    JobExists,
     JobNotFound,
     NotFound,
     QuotaExceeded,
     RetryPolicy,
     SchedulerUnavailable,
     ServerError,
+    TaskNotFound,
     Unauthorized,
+    UpdateNotFound,
 )
 from aurora_provider.api.client import error_of
 from aurora_provider.api.endpoints import job_path
@@ -29,9 +33,9 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.mark.parametrize(("status", "code", "cls"), [
-    (404, "JOB_NOT_FOUND", JobNotFound),  # the specific codes of the rewritten server
-    (404, "NOT_FOUND", NotFound),  # the generic codes of today's server
+    (404, "NOT_FOUND", NotFound),
     (409, "CONFLICT", Conflict),
+    (409, "JOB_EXISTS", JobExists),
     (409, "QUOTA_EXCEEDED", QuotaExceeded),
     (400, "INVALID_REQUEST", InvalidRequest),
     (401, "UNAUTHENTICATED", Unauthorized),
@@ -69,9 +73,25 @@ def test_a_body_that_is_not_json_is_read_by_status() -> None:
     assert type(other) is NotFound and other.code == "HTTP_ERROR"
 
 
+def test_what_was_not_found_is_said_by_the_endpoint() -> None:
+    answer = json_error(404, "NOT_FOUND", "gone")
+    assert type(error_of(answer, missing=JobNotFound)) is JobNotFound
+    scheduler = Scheduler([answer])
+    with sync_client(scheduler) as client:
+        with pytest.raises(TaskNotFound):
+            client.task("t-1")
+        with pytest.raises(CronJobNotFound):
+            client.cron_job("c/r/e/n")
+        with pytest.raises(UpdateNotFound):
+            client.update_details("c/r/e/n")
+        with pytest.raises(NotFound) as generic:
+            client.restart_status("c/r/e/n")
+    assert type(generic.value) is NotFound
+
+
 def test_the_client_raises_the_typed_error() -> None:
     scheduler = Scheduler([json_error(404, "NOT_FOUND", "job c/r/e/n not found")])
-    with sync_client(scheduler) as client, pytest.raises(NotFound) as raised:
+    with sync_client(scheduler) as client, pytest.raises(JobNotFound) as raised:
         client.job_status("c/r/e/n")
     assert raised.value.status == 404 and "not found" in str(raised.value)
     assert [str(r.url) for r in scheduler.requests] == [

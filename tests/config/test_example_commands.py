@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from aurora_provider.config import bind_task_instance, load
 from tests.config.conftest import EXAMPLES
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.process
 
@@ -43,18 +43,15 @@ def run(cmdline: str, sandbox: Path) -> subprocess.CompletedProcess[str]:
                           timeout=30, check=False)
 
 
-def wait_for_http(url: str, deadline_secs: float = 10.0) -> str:
+def http_get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=1) as response:
+        body: bytes = response.read()
+        return body.decode()
+
+
+def wait_for_http(url: str) -> str:
     """GET ``url`` until it answers (a server we just started needs a moment to listen)."""
-    give_up = time.monotonic() + deadline_secs
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                body: bytes = response.read()
-                return body.decode()
-        except OSError:
-            if time.monotonic() > give_up:
-                raise
-            time.sleep(0.05)
+    return eventually(lambda: http_get(url), timeout=10, ignore=(OSError,))
 
 
 def test_process_kinds_batch_runs(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from airflow.sdk.bases.operator import TriggerFailureReason
 from airflow.sdk.exceptions import TaskDeferralTimeout
 
 from aurora_provider.operators.job import AuroraRunJobOperator
-from tests.daemon import Daemon, wait_for
+from tests.daemon import Daemon
+from tests.eventually import eventually
 from tests.provider.conftest import connection_json, run_dag
 
 pytestmark = pytest.mark.integration
@@ -115,5 +116,5 @@ def test_a_deferred_run_that_times_out_kills_its_job(
     with pytest.raises(TaskDeferralTimeout):
         operator.resume_execution(
             "__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, context={})
-    wait_for(lambda: not scheduler.client().job_status(key).active, what="the kill")
+    eventually(lambda: not scheduler.client().job_status(key).active, what="the kill")
     assert_killed_on_timeout(scheduler, key)

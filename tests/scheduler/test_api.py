@@ -16,6 +16,8 @@ from aurora_provider.api import ApiError, AsyncSchedulerClient, RetryPolicy, Sch
 from tests.daemon import Daemon, free_port
 from tests.scheduler.conftest import job_wire
 
+pytestmark = pytest.mark.integration
+
 TOKENS = {"admin-t": {"user": "root", "roles": [], "admin": True},
           "alice-t": {"user": "alice", "roles": ["www"]},
           "bob-t": {"user": "bob", "roles": ["other"]}}

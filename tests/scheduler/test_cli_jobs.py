@@ -13,6 +13,8 @@ from aurora_provider.cli.clusters import ClusterError, get_cluster
 from aurora_provider.cli.scheduler_cli import parse_instances
 from tests.daemon import Daemon
 
+pytestmark = pytest.mark.integration
+
 CONFIG = textwrap.dedent("""
     proc = Process(name='main', cmdline='sleep {{naptime}}', min_duration=0)
     task = Task(processes=[proc], resources=Resources(cpu=0.01, ram=8*MB, disk=8*MB))
@@ -23,11 +25,7 @@ CONFIG = textwrap.dedent("""
 
 @pytest.fixture
 def cli_env(daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    clusters = tmp_path / "clusters.json"
-    clusters.write_text(json.dumps([{"name": "devcluster", "scheduler_uri": daemon.url,
-                                     "auth_token_file": str(daemon.home / "token")}]))
-    monkeypatch.setenv("AURORA_CLUSTERS", str(clusters))
-    monkeypatch.setenv("AURORA_HOME", str(tmp_path / "client-home"))
+    daemon.as_devcluster(tmp_path, monkeypatch)
     config = tmp_path / "cli.aurora"
     config.write_text(CONFIG)
     return config
@@ -66,6 +64,29 @@ def test_job_lifecycle_through_the_cli(cli_env: Path,
     assert code == 0 and len(json.loads(out)["killed"]) == 2
     code, out, _ = run(capsys, "job", "status", key)
     assert "0 active" in out and "KILLED" in out
+
+
+def test_diff_of_an_instance_count_adds_and_updates_nothing(
+        cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same task with another instance count replaces no instance (as an update of it
+    would not): the diff and the update agree."""
+    config = cli_env.with_name("count.aurora")
+    config.write_text(CONFIG.replace("name='cli'", "name='count'"))
+    key = "devcluster/www/test/count"
+    code, _, err = run(capsys, "job", "create", key, str(config), "--bind", "naptime=600",
+                       "--bind", "count=2")
+    assert code == 0, err
+    code, out, err = run(capsys, "job", "diff", key, str(config), "--bind", "naptime=600",
+                         "--bind", "count=3")
+    assert code == 0, err
+    assert out.splitlines() == ["add: instances [2]", "unchanged: instances [0, 1]"]
+    code, out, _ = run(capsys, "job", "diff", key, str(config), "--bind", "naptime=600",
+                       "--bind", "count=2", "--json")
+    diff = json.loads(out)
+    assert (diff["add"], diff["update"], diff["unchanged"], diff["changes"]) == (
+        [], [], [0, 1], [])
+    code, out, _ = run(capsys, "job", "killall", key)
+    assert code == 0
 
 
 def test_cli_errors_are_one_line(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

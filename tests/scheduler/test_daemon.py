@@ -6,10 +6,14 @@ import signal
 from pathlib import Path
 
 import psutil
+import pytest
 
 from aurora_provider.api import models as m
-from tests.daemon import Daemon, wait_for
+from tests.daemon import Daemon
+from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
+
+pytestmark = pytest.mark.integration
 
 TERMINAL = {"FINISHED", "FAILED", "KILLED", "LOST"}
 
@@ -32,7 +36,7 @@ def test_create_running_kill_killed(daemon: Daemon, tmp_path: Path) -> None:
         created = c.create_job(wire)
         assert len(created.task_ids) == 2
         assert all(t.startswith("www-test-sleeper-") for t in created.task_ids)
-    st = wait_for(lambda: all_running(daemon, key, 2), what="2 RUNNING")
+    st = eventually(lambda: all_running(daemon, key, 2), what="2 RUNNING")
     for task in st.active:
         assert [e.status for e in task.events] == ["INIT", "PENDING", "ASSIGNED", "STARTING",
                                                    "RUNNING"]
@@ -41,7 +45,7 @@ def test_create_running_kill_killed(daemon: Daemon, tmp_path: Path) -> None:
     with daemon.client() as c:
         killed = c.killall(key)
         assert sorted(killed.killed) == sorted(created.task_ids)
-    st = wait_for(lambda: (s := status(daemon, key)) and not s.active and s, what="killed")
+    st = eventually(lambda: (s := status(daemon, key)) and not s.active and s, what="killed")
     assert {t.status for t in st.terminal} == {"KILLED"}
     for task in st.terminal:
         assert [e.status for e in task.events][-2:] == ["KILLING", "KILLED"]
@@ -56,7 +60,7 @@ def test_failing_adhoc_task_retried_up_to_max_task_failures(daemon: Daemon,
     key = "devcluster/www/test/failer"
     with daemon.client() as c:
         c.create_job(wire)
-    st = wait_for(lambda: (s := status(daemon, key)) and not s.active and len(s.terminal) >= 3
+    st = eventually(lambda: (s := status(daemon, key)) and not s.active and len(s.terminal) >= 3
                   and s, what="three failures")
     assert [t.status for t in st.terminal] == ["FAILED"] * 3
     assert sorted(t.failure_count for t in st.terminal) == [1, 2, 3]
@@ -68,7 +72,7 @@ def test_finished_service_instance_is_rescheduled(daemon: Daemon, tmp_path: Path
     key = "devcluster/www/test/oneshot"
     with daemon.client() as c:
         c.create_job(wire)
-    st = wait_for(lambda: (s := status(daemon, key)) and
+    st = eventually(lambda: (s := status(daemon, key)) and
                   sum(t.status == "FINISHED" for t in s.terminal) >= 2 and s,
                   what="two finished runs")
     assert st.active, "a service instance always has a replacement"
@@ -90,7 +94,7 @@ def test_flapping_task_is_throttled(daemon: Daemon, tmp_path: Path) -> None:
         return [t for t in st.terminal + st.active
                 if any(e.status == "THROTTLED" for e in t.events)]
 
-    throttled = wait_for(throttled_history, what="a THROTTLED task")
+    throttled = eventually(throttled_history, what="a THROTTLED task")
     event = next(e for e in throttled[0].events if e.status == "THROTTLED")
     assert event.message and "flapping" in event.message
     with daemon.client() as c:
@@ -102,13 +106,13 @@ def test_rolling_restart_in_batches(daemon: Daemon, tmp_path: Path) -> None:
     key = "devcluster/www/test/rolling"
     with daemon.client() as c:
         c.create_job(wire)
-        before = wait_for(lambda: all_running(daemon, key, 4), what="4 RUNNING")
+        before = eventually(lambda: all_running(daemon, key, 4), what="4 RUNNING")
         restart = c.restart(key, batch_size=2)
         assert restart.state == "ACTIVE" and restart.pending == [0, 1, 2, 3]
-        done = wait_for(lambda: (r := c.restart_status(key)).state == "DONE" and r,
+        done = eventually(lambda: (r := c.restart_status(key)).state == "DONE" and r,
                         what="restart done")
     assert sorted(done.done) == [0, 1, 2, 3]
-    st = wait_for(lambda: all_running(daemon, key, 4), what="4 RUNNING again")
+    st = eventually(lambda: all_running(daemon, key, 4), what="4 RUNNING again")
     old_ids = {t.task_id for t in before.active}
     assert not old_ids & {t.task_id for t in st.active}
     restarted = {t.instance: t for t in st.terminal if t.task_id in old_ids}
@@ -131,12 +135,12 @@ def test_kill_some_instances_and_add_instances(daemon: Daemon, tmp_path: Path) -
     key = "devcluster/www/test/scaled"
     with daemon.client() as c:
         c.create_job(wire)
-        wait_for(lambda: all_running(daemon, key, 2), what="2 RUNNING")
+        eventually(lambda: all_running(daemon, key, 2), what="2 RUNNING")
         added = c.add_instances(key, 0, 2)
         assert added.instances == [2, 3]
-        wait_for(lambda: all_running(daemon, key, 4), what="4 RUNNING")
+        eventually(lambda: all_running(daemon, key, 4), what="4 RUNNING")
         c.kill(key, [1, 3])
-        st = wait_for(lambda: (s := status(daemon, key)) and len(s.active) == 2 and s,
+        st = eventually(lambda: (s := status(daemon, key)) and len(s.active) == 2 and s,
                       what="two left")
         assert sorted(t.instance for t in st.active) == [0, 2]
         c.killall(key)
@@ -159,7 +163,7 @@ def test_scheduler_kill9_and_restart_reattaches(make_daemon: object, tmp_path: P
     key = "devcluster/www/test/durable"
     with d.client() as c:
         c.create_job(wire)
-    before = wait_for(lambda: all_running(d, key, 3), what="3 RUNNING")
+    before = eventually(lambda: all_running(d, key, 3), what="3 RUNNING")
     d.stop(signal.SIGKILL)
     runners = _runner_processes(d)
     assert set(runners) == {t.task_id for t in before.active}  # they outlive the scheduler
@@ -171,7 +175,7 @@ def test_scheduler_kill9_and_restart_reattaches(make_daemon: object, tmp_path: P
         p.kill()
     psutil.wait_procs(doomed, timeout=5)
     d.start()
-    after = wait_for(lambda: all_running(d, key, 3), what="3 RUNNING after restart")
+    after = eventually(lambda: all_running(d, key, 3), what="3 RUNNING after restart")
     survivors = {t.task_id for t in before.active} - {vanished}
     assert survivors <= {t.task_id for t in after.active}  # re-attached, not relaunched
     lost = next(t for t in after.terminal if t.task_id == vanished)
@@ -188,14 +192,14 @@ def test_task_logs_are_served(daemon: Daemon, tmp_path: Path) -> None:
     key = "devcluster/www/test/talker"
     with daemon.client() as c:
         c.create_job(wire)
-        (task,) = wait_for(lambda: all_running(daemon, key, 1), what="RUNNING").active
-        listing = wait_for(lambda: (lg := c.task_logs(task.task_id)).processes and lg,
+        (task,) = eventually(lambda: all_running(daemon, key, 1), what="RUNNING").active
+        listing = eventually(lambda: (lg := c.task_logs(task.task_id)).processes and lg,
                            what="a process run")
         assert [p.name for p in listing.processes] == ["main"]
         assert listing.processes[0].runs[0].run == 0
-        out = wait_for(lambda: c.task_log(task.task_id, "main", 0, "stdout"), what="stdout")
+        out = eventually(lambda: c.task_log(task.task_id, "main", 0, "stdout"), what="stdout")
         assert "hello-from-task" in out
-        assert "oops" in wait_for(lambda: c.task_log(task.task_id, "main", 0, "stderr"))
+        assert "oops" in eventually(lambda: c.task_log(task.task_id, "main", 0, "stderr"))
         assert c.task_log(task.task_id, "main", 0, "stdout", tail_bytes=4) == "ask\n"
         c.killall(key)
 
@@ -207,13 +211,13 @@ def test_runners_unknown_to_the_database_are_stopped(make_daemon: object,
     key = "devcluster/www/test/orphan"
     with d.client() as c:
         c.create_job(wire)
-    (task,) = wait_for(lambda: all_running(d, key, 1), what="RUNNING").active
+    (task,) = eventually(lambda: all_running(d, key, 1), what="RUNNING").active
     d.stop(signal.SIGKILL)
     assert task.task_id in _runner_processes(d)
     # Same work dir, empty database: the runner belongs to nobody and is stopped.
     d.extra = ["--db", f"sqlite:///{tmp_path / 'fresh.db'}"]
     d.start()
-    wait_for(lambda: task.task_id not in _runner_processes(d), what="the orphan to stop")
+    eventually(lambda: task.task_id not in _runner_processes(d), what="the orphan to stop")
 
 
 def test_health_checked_task_is_running_once_healthy(daemon: Daemon, tmp_path: Path) -> None:
@@ -227,8 +231,8 @@ def test_health_checked_task_is_running_once_healthy(daemon: Daemon, tmp_path: P
     key = "devcluster/www/test/checked"
     with daemon.client() as c:
         c.create_job(wire)
-        (task,) = wait_for(lambda: all_running(daemon, key, 1), what="healthy").active
+        (task,) = eventually(lambda: all_running(daemon, key, 1), what="healthy").active
         assert [e.status for e in task.events][-2:] == ["STARTING", "RUNNING"]
         assert task.message == "Task healthy"
         c.killall(key)
-        wait_for(lambda: not status(daemon, key).active, what="killed")
+        eventually(lambda: not status(daemon, key).active, what="killed")

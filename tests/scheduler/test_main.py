@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.process
+
 
 def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "aurora_provider.framework.main", "--work-dir",

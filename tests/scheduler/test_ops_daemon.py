@@ -16,8 +16,11 @@ import pytest
 from aurora_provider.api import ApiError, AsyncSchedulerClient
 from aurora_provider.cli import admin
 from aurora_provider.cli.aurora import main as aurora
-from tests.daemon import Daemon, wait_for
+from tests.daemon import Daemon
+from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
+
+pytestmark = pytest.mark.integration
 
 CRON = textwrap.dedent("""
     proc = Process(name='main', cmdline='echo ran', min_duration=0)
@@ -40,11 +43,7 @@ def ops_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture
 def cli(ops_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
-    clusters = tmp_path / "clusters.json"
-    clusters.write_text(json.dumps([{"name": "devcluster", "scheduler_uri": ops_daemon.url,
-                                     "auth_token_file": str(ops_daemon.home / "token")}]))
-    monkeypatch.setenv("AURORA_CLUSTERS", str(clusters))
-    monkeypatch.setenv("AURORA_HOME", str(tmp_path / "client-home"))
+    ops_daemon.as_devcluster(tmp_path, monkeypatch)
     return ops_daemon
 
 
@@ -75,7 +74,7 @@ def test_cron_schedule_start_show_runs_deschedule(cli: Daemon, run: Run,
     code, out, err = run(aurora, "cron", "start", key)
     assert code == 0 and "run 1: RUNNING, started by hand" in out, err
     with cli.client() as c:
-        done = wait_for(lambda: (r := c.cron_runs(key).runs) and r[0].outcome and r[0],
+        done = eventually(lambda: (r := c.cron_runs(key).runs) and r[0].outcome and r[0],
                         what="the cron run to finish")
         assert done.outcome == "FINISHED" and len(done.task_ids) == 2
         assert done.key == key and done.finished_at is not None
@@ -140,7 +139,7 @@ def test_drain_moves_tasks_to_the_other_agent(cli: Daemon, run: Run, tmp_path: P
             ok = len(tasks) == 2 and all(t.status == "RUNNING" for t in tasks)
             return {t.host or "" for t in tasks} if ok else None
 
-        assert wait_for(hosts, what="2 RUNNING") == {"localhost-0"}  # first fit
+        assert eventually(hosts, what="2 RUNNING") == {"localhost-0"}  # first fit
         code, out, err = run(admin.main, "host-deactivate", "devcluster", "localhost-1")
         assert code == 0 and "localhost-1: SCHEDULED" in out, err
         code, out, err = run(admin.main, "host-activate", "devcluster", "localhost-1")
@@ -148,8 +147,8 @@ def test_drain_moves_tasks_to_the_other_agent(cli: Daemon, run: Run, tmp_path: P
         code, out, err = run(admin.main, "host-drain", "devcluster", "localhost-0",
                              "--percentage", "50")
         assert code == 0 and "localhost-0: DRAINING" in out, err
-        assert wait_for(lambda: hosts() == {"localhost-1"} or None, what="moved")
-        assert wait_for(lambda: c.host_status(["localhost-0"]).hosts[0].mode == "DRAINED",
+        assert eventually(lambda: hosts() == {"localhost-1"} or None, what="moved")
+        assert eventually(lambda: c.host_status(["localhost-0"]).hosts[0].mode == "DRAINED",
                         what="DRAINED")
         events = [e.status for t in c.job_status(key).terminal for e in t.events]
         assert events.count("DRAINING") == 2
@@ -245,12 +244,12 @@ def test_preemption_on_the_real_daemon(make_daemon: Callable[..., Daemon],
     d = make_daemon("--local-cpu", "0.07", "--preemption-delay", "0", name="tight")
     with d.client() as c:
         c.create_job(job_wire(tmp_path, "filler", "sleep 600", role="batch", service=True))
-        wait_for(lambda: [t.status for t in c.job_status("devcluster/batch/test/filler").active]
+        eventually(lambda: [t.status for t in c.job_status("devcluster/batch/test/filler").active]
                  == ["RUNNING"], what="the filler RUNNING")
         c.set_quota("www", 1, 1024, 1024)
         c.create_job(job_wire(tmp_path, "vip", "sleep 600", service=True,
                               extra=", tier='preferred'"))
-        wait_for(lambda: [t.status for t in c.job_status("devcluster/www/test/vip").active]
+        eventually(lambda: [t.status for t in c.job_status("devcluster/www/test/vip").active]
                  == ["RUNNING"], what="the preferred task RUNNING")
         filler = c.job_status("devcluster/batch/test/filler")
         (victim,) = filler.terminal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+
 import pytest
 
 from aurora_provider.framework.model.job_config import LimitConstraint, ValueConstraint

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
 
 from aurora_provider.framework import storage
+from aurora_provider.framework.storage.database import alembic_config
 from aurora_provider.framework.storage.rows import EventRow, TaskRow, TaskWrite
 from aurora_provider.framework.storage.store import open_store
 from aurora_provider.states.task import TaskState
@@ -50,3 +52,30 @@ def test_batched_rows_round_trip(tmp_path: Path) -> None:
         store.tasks.delete(tx, [r.task_id for r in rows[:600]])
     assert len(store.tasks.tasks()) == 400 and \
         len(store.tasks.events(task_ids=["t0", "t999"])) == 1
+
+
+def test_the_migrations_match_the_tables(tmp_path: Path) -> None:
+    """``alembic check``: the migrated schema is what ``storage.tables`` declares."""
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    with store.engine.begin() as conn:
+        command.check(alembic_config(conn))  # raises when an upgrade operation is missing
+    store.close()
+
+
+def test_a_store_of_json_text_columns_is_converted_and_keeps_its_values(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url)
+    rows = [TaskRow("t0", "www/prod/x", 0, 1, TaskState.RUNNING, 1.0, 1.0,
+                    ports={"http": 31000})]
+    with store.transaction() as tx:
+        store.tasks.write(tx, TaskWrite(new=rows))
+    with store.engine.begin() as conn:  # back to the stores of before: JSON text in TEXT
+        command.downgrade(alembic_config(conn), "0002_updates")
+        types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("tasks")}
+    assert isinstance(types["ports"], sa.Text)
+    store.close()
+    again = open_store(url)
+    assert again.tasks.task("t0") is not None and again.tasks.task("t0").ports == {"http": 31000}
+    with again.engine.begin() as conn:
+        command.check(alembic_config(conn))
+    again.close()

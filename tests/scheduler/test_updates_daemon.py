@@ -20,8 +20,11 @@ import pytest
 from aurora_provider.api import ApiError, AsyncSchedulerClient, RetryPolicy
 from aurora_provider.api import models as m
 from aurora_provider.cli.aurora import main
-from tests.daemon import Daemon, wait_for
+from tests.daemon import Daemon
+from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
+
+pytestmark = pytest.mark.integration
 
 CONFIG = textwrap.dedent("""
     proc = Process(name='main', cmdline='{{cmd}}', min_duration=0)
@@ -55,7 +58,7 @@ def _ended(d: Daemon, key: str, update_id: str) -> m.UpdateDetails:
             details = c.update_details(key, update_id)
         return None if details.active else details
 
-    result: m.UpdateDetails = wait_for(check, timeout=90, what=f"update {update_id} to end")
+    result: m.UpdateDetails = eventually(check, timeout=90, what=f"update {update_id} to end")
     return result
 
 
@@ -63,7 +66,7 @@ def _started(d: Daemon, wire: dict[str, Any]) -> str:
     key = f"devcluster/www/test/{wire['key']['name']}"
     with d.client() as c:
         c.create_job(wire)
-    wait_for(lambda: len(_running_ids(d, key)) == wire["instances"], what="RUNNING")
+    eventually(lambda: len(_running_ids(d, key)) == wire["instances"], what="RUNNING")
     return key
 
 
@@ -105,7 +108,7 @@ def test_failing_update_rolls_back_or_fails(daemon: Daemon, tmp_path: Path) -> N
     assert done.status == "ROLLED_BACK"
     actions = [(e.instance, e.action) for e in done.instance_events]
     assert (0, "INSTANCE_UPDATE_FAILED") in actions and (0, "INSTANCE_ROLLED_BACK") in actions
-    wait_for(lambda: _runs(daemon, old), what="the old configuration back")
+    eventually(lambda: _runs(daemon, old), what="the old configuration back")
     with daemon.client() as c:
         update = c.start_update(_wire(tmp_path, "upd-bad", "exit 1", watch_secs=5,
                                       rollback_on_failure=False))
@@ -136,7 +139,7 @@ def test_pause_resume_abort_and_autopause(daemon: Daemon, tmp_path: Path) -> Non
                        extra=f", update_config=UpdateConfig(watch_secs=1, "
                              f"update_strategy={strategy})")
         update = c.start_update(new)
-    wait_for(lambda: daemon.client().update_details(key).status == "ROLL_FORWARD_PAUSED",
+    eventually(lambda: daemon.client().update_details(key).status == "ROLL_FORWARD_PAUSED",
              what="the autopause")
     with daemon.client() as c:
         details = c.update_details(key)
@@ -223,24 +226,20 @@ def test_update_continues_after_kill9(make_daemon: Callable[..., Daemon],
             events = c.update_details(key, update.update_id).instance_events
         return any(e.action == "INSTANCE_UPDATED" for e in events)
 
-    wait_for(one_updated, what="a first instance updated")
+    eventually(one_updated, what="a first instance updated")
     d.stop(signal.SIGKILL)
     d.start()
     done = _ended(d, key, update.update_id)
     assert done.status == "ROLLED_FORWARD"
     updated = sorted(e.instance for e in done.instance_events if e.action == "INSTANCE_UPDATED")
     assert updated == [0, 1, 2]  # each exactly once, across the restart
-    wait_for(lambda: _runs(d, new), what="the new configuration everywhere")
+    eventually(lambda: _runs(d, new), what="the new configuration everywhere")
 
 
 def test_update_through_the_cli(daemon: Daemon, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch,
                                 capsys: pytest.CaptureFixture[str]) -> None:
-    clusters = tmp_path / "clusters.json"
-    clusters.write_text(json.dumps([{"name": "devcluster", "scheduler_uri": daemon.url,
-                                     "auth_token_file": str(daemon.home / "token")}]))
-    monkeypatch.setenv("AURORA_CLUSTERS", str(clusters))
-    monkeypatch.setenv("AURORA_HOME", str(tmp_path / "client-home"))
+    daemon.as_devcluster(tmp_path, monkeypatch)
     config = tmp_path / "svc.aurora"
     config.write_text(CONFIG)
     key = "devcluster/www/test/upd-cli"

@@ -14,6 +14,7 @@ from aurora_provider.api import models as m
 from aurora_provider.api.errors import (
     Conflict,
     InvalidRequest,
+    JobExists,
     JobNotFound,
     TaskNotFound,
 )
@@ -52,7 +53,7 @@ class JobService:
         ledger = self._ledger
         with ledger.lock:
             if self._store.jobs.job(job_key) is not None:
-                raise Conflict(f"job {config.key} already exists; kill it or use an update")
+                raise JobExists(f"job {config.key} already exists; kill it or use an update")
             if self._store.cron.is_cron_job(job_key):
                 raise Conflict(f"job {config.key} is a cron job; deschedule it first")
             stopping = ledger.active(job_key)
