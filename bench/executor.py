@@ -10,7 +10,9 @@ Measures (figures printed, and written to docs/benchmarks.md under "Executor"):
 4. start-then-stop cycles: how often a process had to be SIGKILLed because a SIGTERM sent
    right after its start was lost.
 
-Run: ``.venv/bin/python bench/executor.py [--window 10] [--cycles 400] [--no-write]``.
+Run: ``.venv/bin/python bench/executor.py [--window 10] [--cycles 400] [--no-write]``. The
+previous run's table is kept below the new one in docs/benchmarks.md, so that start-up
+can be compared run to run (through its ratio to the floor, measured in the same run).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -36,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from executor.api import CheckpointReader  # noqa: E402
-from executor.spec import ProcessSpec, TaskSpec  # noqa: E402
+from executor.core.spec import ProcessSpec, TaskSpec  # noqa: E402
 
 PY = sys.executable
 IDLE = "exec sleep 100000"
@@ -432,8 +435,31 @@ NOTES = [
 ]
 
 
+def previous_run(section: str) -> str:
+    """The latest run's date line and table in an "## Executor" section, as a subsection."""
+    lines = section.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("`bench/executor.py`")),
+                 None)  # fmt: skip
+    if start is None:
+        return ""
+    date = re.search(r"\d{4}-\d{2}-\d{2}", lines[start])
+    table = []
+    for line in lines[start + 1:]:
+        if line.startswith("|"):
+            table.append(line)
+        elif table:
+            break
+    heading = f"### Previous run ({date.group(0) if date else 'undated'})"
+    return "\n".join([heading, "", *table, ""]) if table else ""
+
+
+def floor_ratio(table: str) -> str | None:
+    match = re.search(r"\| Floor: .*runner/floor ([0-9.]+) \|", table)
+    return match.group(1) if match else None
+
+
 def write_section(doc: Path, text: str) -> None:
-    """Replace the "## Executor" section of ``doc`` (or append it)."""
+    """Replace the "## Executor" section of ``doc`` (or append it), keeping its last table."""
     current = doc.read_text() if doc.exists() else "# Benchmarks\n"
     start = current.find("\n## Executor\n")
     if start < 0:
@@ -441,6 +467,14 @@ def write_section(doc: Path, text: str) -> None:
         return
     end = current.find("\n## ", start + 1)
     rest = current[end:] if end >= 0 else ""
+    previous = previous_run(current[start:end if end >= 0 else None])
+    if previous:
+        before, now = floor_ratio(previous), floor_ratio(text)
+        versus = (f"Start-up against the previous run: runner/floor {before} then, {now} now."
+                  if before and now else "")  # fmt: skip
+        notes = text.find("\nNotes.")
+        text = text[:notes] + "\n" + previous + ("\n" + versus + "\n" if versus else "") + \
+            text[notes:]
     doc.write_text(current[:start].rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + rest)
 
 

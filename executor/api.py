@@ -3,30 +3,30 @@
 ``CheckpointReader`` lists the tasks under a checkpoint root and returns one task's state
 as an immutable ``TaskView``; ``runner_argv`` is how to start a runner; ``kill_task`` stops
 a task whether or not its runner is alive; ``collect_garbage`` removes old sandboxes and
-checkpoints.
+checkpoints; ``TaskPaths`` and ``run_log_dir`` say where a task's files and logs are.
+Nothing else of the executor is meant to be imported from outside it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from . import checkpoint, procfs
-from .checkpoint import TaskPaths
-from .errors import CheckpointError, StateTransitionError
-from .gc import GcReport, collect_garbage
-from .state import Dispatcher, TaskRecord
-from .task_state import TERMINAL
+from aurora_provider.states.executor_task import ExecutorTaskState
+
+from .core.gc import GcReport, collect_garbage
+from .core.logs import run_log_dir
+from .core.paths import TaskPaths
+from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
+from .errors import CheckpointError, ExecutorError, InvalidTask
 
 __all__ = [
     "CheckpointReader",
+    "ExecutorError",
     "GcReport",
     "InvalidTask",
     "ProcessRunView",
@@ -38,137 +38,6 @@ __all__ = [
     "run_log_dir",
     "runner_argv",
 ]
-
-
-@dataclass(frozen=True)
-class ProcessRunView:
-    run: int
-    state: str
-    pid: int | None
-    start_time: float | None
-    stop_time: float | None
-    return_code: int | None
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class ProcessView:
-    name: str
-    runs: tuple[ProcessRunView, ...]
-
-    @property
-    def state(self) -> str:
-        return self.runs[-1].state if self.runs else "WAITING"
-
-
-@dataclass(frozen=True)
-class TaskView:
-    task_id: str
-    state: str  # ACTIVE, CLEANING, FINALIZING, SUCCESS, FAILED, KILLED, LOST
-    health: str  # starting, healthy, unhealthy, or none (no health check)
-    runner_pid: int | None
-    runner_alive: bool
-    launch_time: float | None
-    sandbox: str | None
-    log_dir: str | None
-    hostname: str | None
-    job_key: str | None
-    instance: int | None
-    ports: dict[str, int]
-    processes: dict[str, ProcessView]
-    statuses: tuple[tuple[str, float], ...]
-    resources: dict[str, Any] = field(default_factory=dict)  # latest samples
-    failure_reason: str | None = None
-    health_reason: str | None = None
-    checkpoint_error: str | None = None  # a corrupt record stopped the replay here
-
-    @property
-    def message(self) -> str | None:
-        return self.checkpoint_error or self.failure_reason or self.health_reason
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in {s.value for s in TERMINAL}
-
-
-def _replay(paths: TaskPaths) -> tuple[TaskRecord, str | None]:
-    record = TaskRecord()
-    scan = checkpoint.scan(paths.stream)
-    error = str(scan.error) if scan.error else None
-    try:
-        Dispatcher(record).replay(scan.records)
-    except (CheckpointError, StateTransitionError) as e:
-        error = str(e)
-    return record, error
-
-
-class CheckpointReader:
-    """Read-only access to the tasks under a checkpoint root (no lock taken)."""
-
-    def __init__(self, checkpoint_root: str | os.PathLike[str]) -> None:
-        self.root = Path(checkpoint_root)
-
-    def task_ids(self) -> list[str]:
-        try:
-            entries = sorted(self.root.iterdir())
-        except FileNotFoundError:
-            return []
-        return [e.name for e in entries if (e / "runner.ckpt").exists()]
-
-    def task(self, task_id: str) -> TaskView | None:
-        paths = TaskPaths(self.root, task_id)
-        if not paths.stream.exists():
-            return None
-        record, error = _replay(paths)
-        header = record.header or {}
-        alive = (
-            record.runner_pid is not None
-            and record.state not in TERMINAL
-            and procfs.is_alive(record.runner_pid, record.runner_create_time)
-            and checkpoint.is_locked(paths.lock)
-        )
-        processes = {
-            name: ProcessView(
-                name,
-                tuple(
-                    ProcessRunView(
-                        r.run,
-                        r.state.value,
-                        r.pid,
-                        r.start_time,
-                        r.stop_time,
-                        r.return_code,
-                        r.reason,
-                    )
-                    for r in runs
-                ),
-            )
-            for name, runs in record.processes.items()
-        }
-        try:
-            resources = json.loads(paths.resources.read_text())
-        except (OSError, ValueError):
-            resources = {}
-        return TaskView(
-            task_id=task_id,
-            state=record.state.value,
-            health=record.health,
-            runner_pid=record.runner_pid,
-            runner_alive=alive,
-            launch_time=header.get("launch_time"),
-            sandbox=header.get("sandbox"),
-            log_dir=header.get("log_dir"),
-            hostname=header.get("hostname"),
-            job_key=header.get("job_key"),
-            instance=header.get("instance"),
-            ports=dict(header.get("ports", {})),
-            processes=processes,
-            statuses=tuple(record.statuses),
-            resources=resources,
-            failure_reason=record.failure_reason,
-            health_reason=record.health_reason,
-            checkpoint_error=error,
-        )
 
 
 def runner_argv(
@@ -221,7 +90,7 @@ def kill_task(
     *,
     grace: float = 10.0,
     wait: bool = True,
-) -> str:
+) -> ExecutorTaskState:
     """Stop a task; its state afterwards (terminal unless the runner is still tearing down).
 
     A live runner is sent SIGTERM and tears the task down itself (HTTP lifecycle, SIGTERM,
@@ -242,16 +111,11 @@ def kill_task(
             current = reader.task(task_id)
             if current is None or current.is_terminal or not current.runner_alive:
                 break
-            time.sleep(0.02)
+            time.sleep(0.02)  # the runner's checkpoint is the only news of it
         current = reader.task(task_id)
         if current is not None and (current.is_terminal or current.runner_alive):
             return current.state
-    from .runner import load_runner
+    from .core.runner import load_runner
 
     runner = load_runner(Path(checkpoint_root), task_id, quiet=True)
-    return runner.kill(grace).value
-
-
-# What the scheduler's local backend needs besides the reader (temporary in this work tree).
-from .errors import InvalidTask as InvalidTask  # noqa: E402
-from .logs import run_log_dir as run_log_dir  # noqa: E402
+    return runner.kill(grace)

@@ -13,9 +13,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from aurora_provider.errors import run_command
 
 from .errors import ExecutorError
 
@@ -23,19 +26,16 @@ DEFAULT_ROOT = os.environ.get("THERMOS_CHECKPOINT_ROOT", os.path.expanduser("~/.
 
 
 def _load_job(path: str, key: str, bindings: list[str]) -> Any:
-    from aurora_provider.config import ConfigError, load
+    from aurora_provider.config import load  # its ConfigError is one line for run_command
 
-    try:
-        return load(path, bindings=bindings).pick(key)
-    except ConfigError as e:
-        raise ExecutorError(str(e)) from e
+    return load(path, bindings=bindings).pick(key)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from aurora_provider.config import required_ports
 
-    from .binding import bind_job, free_ports
-    from .runner import Runner
+    from .core.binding import bind_job, free_ports
+    from .core.runner import Runner
     from .runner_main import EXIT_CODES, parse_ports
 
     job = _load_job(args.file, args.job, args.bind)
@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     sandbox = Path(args.sandbox) if args.sandbox else root / task_id / "sandbox"
     spec = bind_job(job, task_id=task_id, instance=args.instance, ports=ports)
     if args.detach:
-        from .checkpoint import TaskPaths
+        from .api import TaskPaths
 
         paths = TaskPaths(root, task_id)
         paths.dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,10 @@ def cmd_tail(args: argparse.Namespace) -> int:
     if proc is None:
         raise ExecutorError(f"task {args.task_id} has no process {args.process!r} (yet)")
     run = args.run if args.run is not None else proc.runs[-1].run
-    path = Path(view.log_dir) / args.process / str(run) / ("stderr" if args.stderr else "stdout")
+    from .api import run_log_dir
+
+    stream = "stderr" if args.stderr else "stdout"
+    path = run_log_dir(Path(view.log_dir), args.process, run) / stream
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -154,7 +157,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from aurora_provider.config import required_ports
 
-    from .binding import bind_job
+    from .core.binding import bind_job
 
     job = _load_job(args.file, args.job, args.bind)
     ports = {name: 0 for name in required_ports(job)}
@@ -164,7 +167,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from .gc import collect_garbage
+    from .api import collect_garbage
 
     report = collect_garbage(
         args.checkpoint_root,
@@ -234,13 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``thermos``: an error meant for the user is one ``thermos: ...`` line and exit 1."""
     args = build_parser().parse_args(argv)
-    try:
-        result: int = args.func(args)
-        return result
-    except ExecutorError as e:
-        print(f"thermos: {e}", file=sys.stderr)
-        return 1
+    command: Callable[[argparse.Namespace], int] = args.func
+    return run_command("thermos", lambda: command(args))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .errors import ExecutorError
-from .spec import TaskSpec
-from .task_state import TaskState
+from aurora_provider.errors import AuroraError
+from aurora_provider.states.executor_task import ExecutorTaskState as T
 
-EXIT_CODES = {TaskState.SUCCESS: 0, TaskState.FAILED: 1, TaskState.KILLED: 2, TaskState.LOST: 2}
+from .core.spec import TaskSpec
+from .errors import ExecutorError
+
+EXIT_CODES = {T.SUCCESS: 0, T.FAILED: 1, T.KILLED: 2, T.LOST: 2}
 EXIT_INVALID = 3
 
 
@@ -110,7 +112,7 @@ def parse_args(argv: list[str]) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from .runner import Runner, load_runner
+    from .core.runner import Runner, load_runner
 
     try:
         ports = parse_ports(args.port)
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 **common,
             )
         state = runner.run()
-    except ExecutorError as e:
+    except AuroraError as e:  # one line, and the status that says "could not run at all"
         print(f"thermos: {e}", file=sys.stderr)
         return EXIT_INVALID
     return EXIT_CODES.get(state, 1)
@@ -151,7 +153,7 @@ def spec_from_executor_data(
 ) -> TaskSpec:
     from aurora_provider.config import ConfigError, job_from_executor_data
 
-    from .binding import bind_job
+    from .core.binding import bind_job
 
     try:
         job = job_from_executor_data(path.read_text())

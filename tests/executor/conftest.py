@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from executor import killer
-from executor.clock import SkippingClock
-from executor.runner import Runner
-from executor.spec import TaskSpec
+from executor.core import killer
+from executor.core.clock import SkippingClock
+from executor.core.runner import Runner
+from executor.core.spec import TaskSpec
 from tests.zookeeper import ZooKeeperServer
 
 
@@ -58,21 +58,6 @@ def env(tmp_path: Path) -> Iterator[Env]:
             if run.pid is not None
         ]
         killer.kill_trees(targets, grace=0)
-
-
-@pytest.fixture
-def wait_until() -> Callable[..., None]:
-    import time
-
-    def wait(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what or predicate}")
-
-    return wait
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from executor.api import CheckpointReader, TaskView
-from executor.spec import ProcessSpec, TaskSpec
+from executor.core.spec import ProcessSpec, TaskSpec
+from tests.eventually import eventually
 
 
 def proc(name: str, cmdline: str, **kw: Any) -> ProcessSpec:
@@ -30,16 +29,6 @@ def view(root: Path, task_id: str = "t1") -> TaskView:
 def health_of(root: Path, task_id: str = "t1") -> str | None:
     v = CheckpointReader(root).task(task_id)
     return None if v is None else v.health
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
 
 
 def pid_alive(pid: int) -> bool:
@@ -89,3 +78,10 @@ def running_pid(root: Path, process: str, run: int = 0) -> int | None:
     if len(runs) > run and runs[run].state == "RUNNING":
         return runs[run].pid
     return None
+
+
+def wait_running(root: Path, process: str, run: int = 0) -> int:
+    """The pid of ``process``'s run once its checkpoint says RUNNING."""
+    pid = eventually(lambda: running_pid(root, process, run), what=f"{process} running")
+    assert pid is not None  # eventually returns a truthy value
+    return pid

@@ -12,11 +12,13 @@ import pytest
 
 from aurora_provider.config.schema import Job, Process, Resources, Task
 from executor.api import CheckpointReader, collect_garbage, kill_task, runner_argv
+from executor.core.paths import disk_usage
 from executor.errors import ExecutorError
-from executor.resources import disk_usage
 
 from .conftest import Env
-from .helpers import pid_alive, proc, running_pid, start_runner, task, view, wait_for
+from .helpers import pid_alive, proc, start_runner, task, view, wait_running
+
+pytestmark = pytest.mark.process
 
 
 def _job_file(tmp_path: Path, cmdline: str) -> Path:
@@ -108,7 +110,7 @@ def test_unbound_variables_refuse_the_task_before_any_process_starts(tmp_path: P
 def test_kill_task_signals_a_live_runner(tmp_path: Path) -> None:
     root, sandbox = tmp_path / "ck", tmp_path / "sb"
     runner = start_runner(root, sandbox, task(proc("a", "sleep 300")))
-    pid = wait_for(lambda: running_pid(root, "a"), what="a running")
+    pid = wait_running(root, "a")
     assert view(root).runner_alive
     assert kill_task(root, "t1", grace=20) == "KILLED"
     assert runner.wait(20) == 2
@@ -120,7 +122,8 @@ def test_kill_task_kills_the_processes_itself_when_the_runner_is_gone(tmp_path: 
     root, sandbox = tmp_path / "ck", tmp_path / "sb"
     spec = task(proc("a", "trap '' TERM; sleep 300 & wait"), proc("b", "sleep 300"))
     runner = start_runner(root, sandbox, spec)
-    pid = wait_for(lambda: running_pid(root, "a") and running_pid(root, "b"), what="running")
+    pid = wait_running(root, "a")
+    wait_running(root, "b")
     runner.send_signal(signal.SIGKILL)
     runner.wait(10)
     runner.stderr.close()

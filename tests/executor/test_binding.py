@@ -18,8 +18,10 @@ from aurora_provider.config.schema import (
     ShellHealthChecker,
     Task,
 )
-from executor.binding import bind_job
+from executor.core.binding import bind_job
 from executor.errors import InvalidTask
+
+pytestmark = pytest.mark.unit
 
 RES = Resources(cpu=0.1, ram=1 << 20, disk=1 << 20)
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from executor.cli import main
+from tests.eventually import eventually
 
-from .helpers import wait_for
+pytestmark = pytest.mark.process
+
 
 CONFIG = """
 hello = Process(name='hello', cmdline='echo hi {{mesos.instance}} {{thermos.ports[http]}}')
@@ -145,7 +147,7 @@ def test_detached_run_then_kill(config: Path, tmp_path: Path) -> None:
         v = CheckpointReader(root).task("t-slow")
         return v is not None and "slow" in v.processes and v.processes["slow"].state == "RUNNING"
 
-    wait_for(running, what="detached task running")
+    eventually(running, what="detached task running")
     killed = subprocess.run(
         [*thermos, "kill", "t-slow"], capture_output=True, text=True, check=True, timeout=60
     ).stdout

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from executor.binding import free_ports
-from executor.health import HealthChecker, HealthVerdict, http_probe, shell_probe
-from executor.spec import HealthSpec
+from executor.core.binding import free_ports
+from executor.core.spec import HealthSpec
+from executor.services.health import HealthChecker, HealthVerdict, http_probe, shell_probe
+from tests.eventually import eventually
 
 from .conftest import Env
-from .helpers import health_of, proc, task, view, wait_for
+from .helpers import health_of, proc, task, view
 
 
 def spec(**kw: object) -> HealthSpec:
@@ -28,6 +29,7 @@ def spec(**kw: object) -> HealthSpec:
     return HealthSpec(**base)  # type: ignore[arg-type]
 
 
+@pytest.mark.unit
 def test_failures_in_the_grace_attempts_are_ignored() -> None:
     v = HealthVerdict(spec(initial_interval_secs=20, interval_secs=10))  # 2 forgiving attempts
     v.record(False, "no")
@@ -37,6 +39,7 @@ def test_failures_in_the_grace_attempts_are_ignored() -> None:
     assert v.status == "healthy"
 
 
+@pytest.mark.unit
 def test_unhealthy_past_max_consecutive_failures() -> None:
     v = HealthVerdict(spec(max_consecutive_failures=1))
     v.record(True, None)
@@ -46,6 +49,7 @@ def test_unhealthy_past_max_consecutive_failures() -> None:
     assert v.status == "unhealthy" and v.reason == "boom"
 
 
+@pytest.mark.unit
 def test_min_consecutive_successes_and_the_attempt_deadline() -> None:
     v = HealthVerdict(spec(min_consecutive_successes=2, max_consecutive_failures=5))
     for _ in range(3):
@@ -86,6 +90,7 @@ def http_server() -> Iterator[HTTPServer]:
     server.server_close()
 
 
+@pytest.mark.process
 def test_http_probe_outcomes(http_server: HTTPServer) -> None:
     port = http_server.server_address[1]
     assert http_probe(spec(port=port))() == (True, None)  # case-insensitive, stripped
@@ -107,6 +112,7 @@ def test_http_probe_outcomes(http_server: HTTPServer) -> None:
     assert not ok and reason is not None and reason.startswith("Failed to signal")
 
 
+@pytest.mark.process
 def test_shell_probe_and_timeout(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin"}
     assert shell_probe(spec(kind="shell", shell_command="true"), tmp_path, env)() == (True, None)
@@ -118,6 +124,7 @@ def test_shell_probe_and_timeout(tmp_path: Path) -> None:
     assert shell_probe(slow, tmp_path, env)() == (False, "Health check timed out after 0.1 s")
 
 
+@pytest.mark.unit
 def test_snooze_file_skips_checks(tmp_path: Path) -> None:
     checker = HealthChecker(spec(), lambda: (False, "down"), tmp_path, lambda: None)
     (tmp_path / ".healthchecksnooze").touch()
@@ -135,15 +142,17 @@ def _task(port: int, endpoint: str) -> object:
     )
 
 
+@pytest.mark.process
 def test_a_healthy_task_is_reported_healthy(env: Env, http_server: HTTPServer) -> None:
     runner = env.runner(_task(http_server.server_address[1], "/health"), clock=None)  # type: ignore[arg-type]
     thread = env.run_in_thread(runner)
-    wait_for(lambda: health_of(env.root) == "healthy", what="healthy")
+    eventually(lambda: health_of(env.root) == "healthy", what="healthy")
     runner.stop()
     thread.join(20)
     assert view(env.root).state == "KILLED"
 
 
+@pytest.mark.process
 def test_an_unhealthy_task_fails_with_the_reason(env: Env, http_server: HTTPServer) -> None:
     runner = env.runner(_task(http_server.server_address[1], "/bad"), clock=None)  # type: ignore[arg-type]
     assert runner.run().value == "FAILED"

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.process
+
 CHECK = """
 import sys, pkgutil, importlib, executor
 for info in pkgutil.walk_packages(executor.__path__, 'executor.'):
@@ -18,12 +22,16 @@ print(','.join(sorted(bad)))
 RUN = """
 import sys
 from pathlib import Path
-from executor.runner import Runner
-from executor.spec import ProcessSpec, TaskSpec
+from executor.core.runner import Runner
+from executor.core.spec import ProcessSpec, TaskSpec
 spec = TaskSpec(name='t', processes=(ProcessSpec(name='a', cmdline='true'),))
 Runner(spec, Path(sys.argv[1]), 't', sandbox=Path(sys.argv[2]), quiet=True).run()
-heavy = ('kazoo', 'httpx', 'pydantic', 'fastapi', 'pystachio', 'aurora_provider')
-print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))
+heavy = ('kazoo', 'httpx', 'pydantic', 'fastapi', 'pystachio', 'psutil')
+# Of the project, only the error root and the state machines (dependency-free).
+light = ('aurora_provider', 'aurora_provider.errors', 'aurora_provider.states')
+print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy or (
+    m.startswith('aurora_provider') and m not in light
+    and not m.startswith('aurora_provider.states.')))))
 """
 
 

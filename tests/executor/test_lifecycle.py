@@ -5,11 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from executor.binding import free_ports
-from executor.spec import LifecycleSpec
+import pytest
+
+from executor.core.binding import free_ports
+from executor.core.spec import LifecycleSpec
+from tests.eventually import eventually
 
 from .conftest import Env
-from .helpers import proc, task, view, wait_for
+from .helpers import proc, task, view
+
+pytestmark = pytest.mark.process
 
 SERVICE = Path(__file__).with_name("service.py")
 
@@ -24,9 +29,9 @@ def _run_and_kill(env: Env, *flags: str, wait: float = 5, real_clock: bool = Fal
     )
     # The skipping clock makes waits in which nothing happens free; a service that does
     # quit needs real time to do so.
-    runner = env.runner(spec, **({"clock": None} if real_clock else {}))
+    runner = env.runner(spec, **({"clock": None} if real_clock else {}))  # type: ignore[arg-type]
     thread = env.run_in_thread(runner)
-    wait_for(lambda: (env.sandbox / "requests.log").exists() or _get(port), what="service up")
+    eventually(lambda: (env.sandbox / "requests.log").exists() or _get(port), what="service up")
     runner.stop()
     thread.join(30)
     assert not thread.is_alive()

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from executor.core.planner import Planner
+from executor.core.spec import ProcessSpec
 from executor.errors import InvalidTask
-from executor.planner import Planner
 
 from .helpers import proc
+
+pytestmark = pytest.mark.unit
 
 
 def test_order_constraints_gate_runnable() -> None:
@@ -78,6 +81,8 @@ def test_lost_reruns_at_once_without_a_failure() -> None:
         ([proc("a", "x")], [("a", "zz")], "mixes"),
     ],
 )
-def test_invalid_schedules(processes: list, order: list, message: str) -> None:
+def test_invalid_schedules(
+    processes: list[ProcessSpec], order: list[tuple[str, ...]], message: str
+) -> None:
     with pytest.raises(InvalidTask, match=message):
         Planner(processes, order)

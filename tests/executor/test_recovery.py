@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from executor import killer
+from executor.core import killer
+from tests.eventually import eventually
 
-from .helpers import pid_alive, proc, running_pid, start_runner, task, view, wait_for
+from .helpers import pid_alive, proc, start_runner, task, view, wait_running
+
+pytestmark = pytest.mark.process
 
 GATED = "until [ -e {go} ]; do sleep 0.02; done; echo done"
 
@@ -37,11 +40,11 @@ def _kill_runner(runner) -> None:  # type: ignore[no-untyped-def]
 def test_resumed_runner_reattaches_to_a_live_process(paths: tuple[Path, Path, Path]) -> None:
     root, sandbox, go = paths
     first = start_runner(root, sandbox, task(proc("a", GATED.format(go=go))))
-    pid = wait_for(lambda: running_pid(root, "a"), what="a running")
+    pid = wait_running(root, "a")
     _kill_runner(first)
     assert pid_alive(pid)
     second = start_runner(root, sandbox)
-    wait_for(lambda: view(root).runner_pid == second.pid, what="second runner attached")
+    eventually(lambda: view(root).runner_pid == second.pid, what="second runner attached")
     go.touch()
     assert second.wait(20) == 0, second.stderr.read()
     second.stderr.close()
@@ -55,10 +58,10 @@ def test_resumed_runner_reattaches_to_a_live_process(paths: tuple[Path, Path, Pa
 def test_a_vanished_process_is_lost_and_rerun(paths: tuple[Path, Path, Path]) -> None:
     root, sandbox, go = paths
     first = start_runner(root, sandbox, task(proc("a", GATED.format(go=go), min_duration=60)))
-    pid = wait_for(lambda: running_pid(root, "a"), what="a running")
+    pid = wait_running(root, "a")
     _kill_runner(first)
     os.killpg(pid, signal.SIGKILL)  # the whole run dies while no runner watches
-    wait_for(lambda: not pid_alive(pid), what="run gone")
+    eventually(lambda: not pid_alive(pid), what="run gone")
     go.touch()
     second = start_runner(root, sandbox)
     assert second.wait(20) == 0, second.stderr.read()
@@ -73,10 +76,10 @@ def test_a_run_that_ended_meanwhile_is_settled_from_its_exit_file(
     root, sandbox, go = paths
     spec = task(proc("a", GATED.format(go=go) + "; exit 4"), proc("b", "true"), max_failures=2)
     first = start_runner(root, sandbox, spec)
-    pid = wait_for(lambda: running_pid(root, "a"), what="a running")
+    pid = wait_running(root, "a")
     _kill_runner(first)
     go.touch()
-    wait_for(lambda: not pid_alive(pid), what="a finished")
+    eventually(lambda: not pid_alive(pid), what="a finished")
     second = start_runner(root, sandbox)
     assert second.wait(20) == 0, second.stderr.read()
     second.stderr.close()
@@ -89,7 +92,7 @@ def test_a_second_runner_is_refused_and_a_torn_tail_is_survived(
 ) -> None:
     root, sandbox, go = paths
     first = start_runner(root, sandbox, task(proc("a", GATED.format(go=go))))
-    wait_for(lambda: running_pid(root, "a"), what="a running")
+    wait_running(root, "a")
     intruder = start_runner(root, sandbox)
     assert intruder.wait(20) == 3
     assert "another runner holds this task" in intruder.stderr.read()

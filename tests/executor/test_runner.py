@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
-import time
 
-from executor.process_state import ProcessState
-from executor.spec import LoggerSpec
+import pytest
+
+from aurora_provider.states.process_run import ProcessState
+from executor.core.spec import LoggerSpec
+from tests.eventually import eventually
 
 from .conftest import Env
 from .helpers import pid_alive, proc, task, view
+
+pytestmark = pytest.mark.process
 
 
 def test_processes_run_in_order_under_bash_with_thermos_environment(env: Env) -> None:
@@ -162,9 +166,7 @@ def test_kill_stops_processes_and_records_killed(env: Env) -> None:
     spec = task(proc("long", "sleep 300"), proc("final", "echo bye", final=True))
     runner = env.runner(spec, clock=None)
     thread = env.run_in_thread(runner)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not runner.supervisor.handles:
-        time.sleep(0.01)
+    eventually(lambda: runner.supervisor.handles, what="long running")
     runner.stop()
     thread.join(20)
     v = view(env.root)

@@ -1,17 +1,21 @@
+"""The executor's state machines (in aurora_provider.states) as the executor uses them."""
+
 from __future__ import annotations
 
 import pytest
 
-from executor import process_state, task_state
-from executor.errors import StateTransitionError
-from executor.process_state import ProcessState as P
-from executor.task_state import TaskState as T
+from aurora_provider.states import executor_task, process_run
+from aurora_provider.states.executor_task import ExecutorTaskState as T
+from aurora_provider.states.machine import IllegalTransition
+from aurora_provider.states.process_run import ProcessState as P
+
+pytestmark = pytest.mark.unit
 
 
 def test_process_table_is_complete_and_terminal_states_are_final() -> None:
-    assert set(process_state.ALLOWED) == set(P)
-    for state in process_state.TERMINAL:
-        assert process_state.ALLOWED[state] == frozenset()
+    assert set(process_run.ALLOWED) == set(P)
+    for state in process_run.TERMINAL:
+        assert process_run.ALLOWED[state] == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -27,7 +31,7 @@ def test_process_table_is_complete_and_terminal_states_are_final() -> None:
     ],
 )
 def test_allowed_process_transitions(old: P, new: P) -> None:
-    process_state.check_transition("p", old, new)
+    process_run.MACHINE.transition("p", old, new)
 
 
 @pytest.mark.parametrize(
@@ -35,15 +39,16 @@ def test_allowed_process_transitions(old: P, new: P) -> None:
     [(P.WAITING, P.RUNNING), (P.SUCCESS, P.RUNNING), (P.FAILED, P.WAITING), (P.LOST, P.RUNNING)],
 )
 def test_refused_process_transitions(old: P, new: P) -> None:
-    with pytest.raises(StateTransitionError, match=f"{old.value} -> {new.value}"):
-        process_state.check_transition("p", old, new)
+    with pytest.raises(IllegalTransition, match=f"{old.value} -> {new.value}"):
+        process_run.MACHINE.transition("p", old, new)
 
 
 def test_task_stages() -> None:
-    task_state.check_transition(T.ACTIVE, T.CLEANING)
-    task_state.check_transition(T.CLEANING, T.FINALIZING)
-    task_state.check_transition(T.CLEANING, T.KILLED)  # finalization wait ran out
-    task_state.check_transition(T.FINALIZING, T.SUCCESS)
+    machine = executor_task.MACHINE
+    machine.transition("t", T.ACTIVE, T.CLEANING)
+    machine.transition("t", T.CLEANING, T.FINALIZING)
+    machine.transition("t", T.CLEANING, T.KILLED)  # finalization wait ran out
+    machine.transition("t", T.FINALIZING, T.SUCCESS)
     for bad in [(T.ACTIVE, T.SUCCESS), (T.FINALIZING, T.CLEANING), (T.SUCCESS, T.ACTIVE)]:
-        with pytest.raises(StateTransitionError):
-            task_state.check_transition(*bad)
+        with pytest.raises(IllegalTransition):
+            machine.transition("t", *bad)

@@ -3,13 +3,9 @@
 Each record is one line ``<crc32 as 8 hex digits> <json>\\n``; the JSON carries ``n``, the
 record's position in the stream, so records out of order are caught on replay. A runner
 killed mid-write leaves a last line without its newline: that torn tail is ignored when
-reading and cut off before the next runner appends. A *complete* line whose checksum or
-position is wrong is corruption and is reported, never skipped silently.
-
-Files of a task, under ``<checkpoint_root>/<task_id>/``: ``runner.ckpt`` (the stream),
-``task.json`` (the bound task, to resume from), ``lock`` (held by the live runner),
-``exit/<process>.<run>`` (exit codes written by the process wrapper) and ``resources.json``
-(the latest resource samples, rewritten in place).
+reading and cut off before the next runner appends. A *complete* line whose checksum,
+position or content is wrong is corruption and is reported, never skipped silently.
+What a record holds is ``records``'s business; this module only frames it.
 """
 
 from __future__ import annotations
@@ -21,51 +17,19 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from .errors import CheckpointError, CorruptCheckpoint, TaskLocked
+from ..errors import CheckpointError, CorruptCheckpoint, InvalidRecord, TaskLocked
+from .records import Record, from_json, to_json
 
-Record = dict[str, Any]
 LOCK_ATTEMPTS = 10
 
 
-class TaskPaths(NamedTuple):
-    """Where a task's files live."""
-
-    root: Path
-    task_id: str
-
-    @property
-    def dir(self) -> Path:
-        return self.root / self.task_id
-
-    @property
-    def stream(self) -> Path:
-        return self.dir / "runner.ckpt"
-
-    @property
-    def task_json(self) -> Path:
-        return self.dir / "task.json"
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / "lock"
-
-    @property
-    def resources(self) -> Path:
-        return self.dir / "resources.json"
-
-    @property
-    def runner_log(self) -> Path:
-        return self.dir / "runner.log"
-
-    def exit_file(self, process: str, run: int) -> Path:
-        return self.dir / "exit" / f"{process}.{run}"
-
-
-def encode(record: Record) -> bytes:
-    body = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-    return b"%08x %s\n" % (zlib.crc32(body), body)
+def encode(record: Record, n: int) -> bytes:
+    """The line that stores ``record`` as the ``n``-th of its stream."""
+    body = json.dumps({**to_json(record), "n": n}, separators=(",", ":"), sort_keys=True)
+    data = body.encode()
+    return b"%08x %s\n" % (zlib.crc32(data), data)
 
 
 def _decode(line: bytes, where: str, expected_n: int) -> Record:
@@ -79,13 +43,16 @@ def _decode(line: bytes, where: str, expected_n: int) -> Record:
     if not ok:
         raise CorruptCheckpoint(f"{where}: checksum mismatch")
     try:
-        record = json.loads(body)
+        raw = json.loads(body)
     except ValueError as e:
         raise CorruptCheckpoint(f"{where}: not JSON ({e})") from e
-    if not isinstance(record, dict) or record.get("n") != expected_n:
-        got = record.get("n") if isinstance(record, dict) else None
+    if not isinstance(raw, dict) or raw.get("n") != expected_n:
+        got = raw.get("n") if isinstance(raw, dict) else None
         raise CorruptCheckpoint(f"{where}: record number {got}, expected {expected_n}")
-    return record
+    try:
+        return from_json(raw)
+    except InvalidRecord as e:
+        raise CorruptCheckpoint(f"{where}: {e}") from e
 
 
 class StreamScan(NamedTuple):
@@ -137,17 +104,12 @@ class StreamWriter:
         self.next_n = next_n
         self.path = path
 
-    def append(self, record: Record) -> Record:
-        record = {**record, "n": self.next_n}
-        data = encode(record)
+    def append(self, record: Record) -> None:
+        data = encode(record, self.next_n)
         written = os.write(self._fd, data)
         if written != len(data):
             raise CheckpointError(f"{self.path}: short write ({written} of {len(data)} bytes)")
         self.next_n += 1
-        return record
-
-    def touch(self) -> None:
-        os.utime(self._fd)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -199,9 +161,3 @@ def is_locked(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value, sort_keys=True))
-    os.replace(tmp, path)

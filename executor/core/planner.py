@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from .errors import InvalidTask
+from ..errors import InvalidTask
 from .spec import ProcessSpec
 
 INFINITY = float("inf")

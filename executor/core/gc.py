@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import checkpoint
-from .checkpoint import TaskPaths
-from .resources import disk_usage
+from .paths import TaskPaths, disk_usage
+from .reader import CheckpointReader
 
 
 @dataclass
@@ -39,8 +39,6 @@ def collect_garbage(
     A task's sandbox is removed with its checkpoint unless ``keep_sandboxes_outside`` is set
     and the sandbox lies outside the task's checkpoint directory.
     """
-    from .api import CheckpointReader
-
     root = Path(checkpoint_root)
     reader = CheckpointReader(root)
     now = time.time() if now is None else now

@@ -1,25 +1,24 @@
 """Process runs: starting them, settling how they ended, re-attaching, killing.
 
-Every change goes through ``set_process`` (the runner's dispatcher), so what this module
-does is recorded exactly as if the runner had done it, and replays the same way.
+Every change is a ``ProcessRecord`` handed to ``apply`` (the runner's dispatcher), so what
+this module does is recorded exactly as if the runner had done it, and replays the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from .checkpoint import TaskPaths
+from aurora_provider.states.process_run import LIVE, TERMINAL, ProcessState
+
 from .clock import Clock
+from .dispatcher import RecordedTask
 from .launch import launch, read_exit_code
+from .paths import TaskPaths
 from .planner import Planner
-from .process_state import LIVE, TERMINAL, ProcessState
+from .records import ProcessRecord
 from .spec import TaskSpec
-from .state import TaskRecord
 from .supervisor import Exit, Supervisor, exit_reason
-
-SetProcess = Callable[..., None]  # (process, run, state, **fields)
 
 
 class Runs:
@@ -33,8 +32,8 @@ class Runs:
         env: dict[str, str],
         clock: Clock,
         supervisor: Supervisor,
-        record: TaskRecord,
-        set_process: SetProcess,
+        record: RecordedTask,
+        apply: Callable[[ProcessRecord], None],
         log: Callable[[str], None],
     ) -> None:
         self._spec = spec
@@ -45,7 +44,7 @@ class Runs:
         self._clock = clock
         self._supervisor = supervisor
         self._record = record
-        self._set = set_process
+        self._set = apply
         self._log = log
 
     def run_plan(self, plan: Planner) -> bool:
@@ -62,7 +61,7 @@ class Runs:
         current = self._record.current_run(name)
         if current is None or current.state in TERMINAL:
             run = 0 if current is None else current.run + 1
-            self._set(name, run, ProcessState.WAITING)
+            self._set(ProcessRecord(name, run, ProcessState.WAITING))
         else:
             run = current.run  # a WAITING run left by a previous runner
         now = self._clock.time()
@@ -75,17 +74,17 @@ class Runs:
         except OSError as e:
             self._log(f"{name} run {run} could not start: {e}")
             reason = f"cannot launch: {e.strerror or e}"
-            self._set(name, run, ProcessState.FAILED, stop_time=now, reason=reason)
+            self._set(ProcessRecord(name, run, ProcessState.FAILED, stop_time=now, reason=reason))
             return
-        self._set(
+        self._set(ProcessRecord(
             name, run, ProcessState.FORKED,
             pid=launched.pid, create_time=launched.create_time, fork_time=now,
-        )  # fmt: skip
+        ))  # fmt: skip
         self._supervisor.watch(
             name, run, launched.pid, launched.create_time,
             child=True, exit_file=exit_file, pumps=launched.pumps,
         )  # fmt: skip
-        self._set(name, run, ProcessState.RUNNING, start_time=self._clock.time())
+        self._set(ProcessRecord(name, run, ProcessState.RUNNING, start_time=self._clock.time()))
         self._log(f"{name} run {run} started (pid {launched.pid})")
 
     def finish(self, exit: Exit, stop_time: float | None = None) -> None:
@@ -100,24 +99,23 @@ class Runs:
             state = ProcessState.SUCCESS
         else:
             state = ProcessState.FAILED
-        fields: dict[str, Any] = {"stop_time": stop_time or self._clock.time(), "return_code": rc}
         reason = exit_reason(rc)
-        if reason:
-            fields["reason"] = reason
         self._log(
             f"{exit.process} run {exit.run} {state.value}" + (f" ({reason})" if reason else "")
         )
-        self._set(exit.process, exit.run, state, **fields)
+        self._set(ProcessRecord(exit.process, exit.run, state,
+                                stop_time=stop_time or self._clock.time(), return_code=rc,
+                                reason=reason))  # fmt: skip
 
     def kill_everything(self) -> None:
         """SIGKILL every tree still alive; live runs become KILLED."""
         for exit in self._supervisor.kill_all():
             current = self._record.current_run(exit.process)
             if current is not None and current.run == exit.run and current.state in LIVE:
-                self._set(
+                self._set(ProcessRecord(
                     exit.process, exit.run, ProcessState.KILLED, stop_time=self._clock.time(),
                     return_code=exit.return_code, reason="killed at teardown",
-                )  # fmt: skip
+                ))  # fmt: skip
 
     def resume(self) -> None:
         """After a restart: re-attach to live runs, settle ended ones, mark the rest LOST."""
@@ -132,14 +130,16 @@ class Runs:
             ):
                 self._log(f"re-attached to {run.process} run {run.run} (pid {run.pid})")
                 if run.state is ProcessState.FORKED:
-                    self._set(run.process, run.run, ProcessState.RUNNING, start_time=now)
+                    self._set(ProcessRecord(run.process, run.run, ProcessState.RUNNING,
+                                            start_time=now))
                 continue
             rc = read_exit_code(exit_file)
             if rc is not None:
                 stop = exit_file.stat().st_mtime
                 if run.state is ProcessState.FORKED:
-                    self._set(run.process, run.run, ProcessState.RUNNING, start_time=stop)
+                    self._set(ProcessRecord(run.process, run.run, ProcessState.RUNNING,
+                                            start_time=stop))
                 self.finish(Exit(run.process, run.run, rc, False), stop)
             else:
                 self._log(f"{run.process} run {run.run} vanished: LOST")
-                self._set(run.process, run.run, ProcessState.LOST, stop_time=now)
+                self._set(ProcessRecord(run.process, run.run, ProcessState.LOST, stop_time=now))

@@ -4,6 +4,9 @@ The task joins ``spec.path`` with an ephemeral sequential ``member_`` znode hold
 serverset JSON (``serviceEndpoint``, ``additionalEndpoints``, ``status: ALIVE``, ``shard``).
 An ephemeral node dies with its session: after a session expiry (kazoo reports LOST, then
 connects with a fresh session) the node is created again. ``leave`` removes it.
+
+``ServersetAnnouncer`` is the status checker: it joins when the task starts, reports FAILED
+when it could not, and leaves when the task stops.
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .spec import AnnouncerSpec
+from ..core.spec import AnnouncerSpec
+from .checker import INFINITY, Status
+
+if TYPE_CHECKING:
+    from ..core.dispatcher import ProcessRun
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +95,50 @@ class Announcer:
         finally:
             self._client.stop()
             self._client.close()
+
+
+class ServersetAnnouncer:
+    """The task's membership of its serverset while it serves.
+
+    :param spec: the serverset path and endpoints.
+    :param ensemble: the ZooKeeper hosts.
+    :param hostname: the host announced.
+    :param log: where to say what it does.
+    :param timeout: seconds to connect and join before the task fails.
+    """
+
+    due = INFINITY  # kazoo's own threads re-join; nothing to poll for
+
+    def __init__(self, spec: AnnouncerSpec, ensemble: str, hostname: str,
+                 log: Callable[[str], None], timeout: float = 10.0) -> None:  # fmt: skip
+        self._spec = spec
+        self._timeout = timeout
+        self._ensemble = ensemble
+        self._hostname = hostname
+        self._log = log
+        self._announcer: Announcer | None = None
+        self._failure: Status | None = None
+
+    def start(self, now: float) -> None:
+        announcer: Announcer | None = None
+        try:
+            announcer = Announcer(self._spec, self._ensemble, self._hostname)
+            znode = announcer.join(self._timeout)
+        except Exception as e:  # whatever kazoo raises, the task cannot be announced
+            if announcer is not None:
+                announcer.leave()
+            reason = f"announcer could not join {self._spec.path}: {e}"
+            self._failure = Status("failed", reason)
+            return
+        self._announcer = announcer
+        self._log(f"announced at {znode}")
+
+    def poll(self, now: float, live: Sequence[ProcessRun]) -> Status | None:
+        return self._failure
+
+    def stop(self) -> None:
+        self._failure = None  # acted upon already; a stopped checker reports nothing
+        if self._announcer is not None:
+            self._announcer.leave()
+            self._announcer = None
+            self._log("withdrawn from the serverset")

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidTask
+from ..errors import InvalidTask
 from .spec import (
     AnnouncerSpec,
     HealthSpec,

@@ -14,38 +14,29 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .spec import HealthSpec
+from aurora_provider.states.health import HealthState
+
+from ..core.spec import HealthSpec
+from .checker import INFINITY, Status, Verdict
+from .http import http_request
+
+if TYPE_CHECKING:
+    from ..core.dispatcher import ProcessRun
 
 Probe = Callable[[], tuple[bool, str | None]]
+_VERDICTS: dict[HealthState, Verdict] = {HealthState.STARTING: "starting",
+                                         HealthState.HEALTHY: "healthy",
+                                         HealthState.UNHEALTHY: "unhealthy"}  # fmt: skip
 FAILURE_REASON_LENGTH = 64
 
 
 def _shorten(text: str) -> str:
     limit = FAILURE_REASON_LENGTH
     return text if len(text) < limit else text[: limit - 3] + "..."
-
-
-def http_request(
-    port: int, path: str, *, method: str = "GET", timeout: float = 1.0
-) -> tuple[str, int]:
-    """(body, status) of a request to localhost; raises OSError on a transport error."""
-    import http.client
-
-    conn = http.client.HTTPConnection("localhost", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=b"" if method == "POST" else None)
-        response = conn.getresponse()
-        body = response.read().decode(errors="replace")
-        if response.status >= 400:
-            body = ""  # urllib raised HTTPError here and Aurora kept only the code
-        return body, response.status
-    except http.client.HTTPException as e:
-        raise OSError(f"Error within {type(e).__name__}") from e
-    finally:
-        conn.close()
 
 
 def http_probe(spec: HealthSpec) -> Probe:
@@ -113,15 +104,15 @@ class HealthVerdict:
         self.reason: str | None = None
 
     @property
-    def status(self) -> str:
+    def status(self) -> HealthState:
         if not self.healthy:
-            return "unhealthy"
-        return "healthy" if self.running else "starting"
+            return HealthState.UNHEALTHY
+        return HealthState.HEALTHY if self.running else HealthState.STARTING
 
     def deadline_passed(self) -> bool:
         if not self.running and self.attempts > self.max_attempts:
-            self.healthy = False
             self.reason = "Not enough successful health checks in time."
+            self.healthy = False  # after the reason: the runner reads them from another thread
             return True
         return False
 
@@ -140,14 +131,20 @@ class HealthVerdict:
         if not self.running:
             remaining = self.max_attempts - self.attempts
             if remaining > 1 and self.min_successes > remaining:
-                self.healthy, self.reason = False, reason
+                self.reason, self.healthy = reason, False
         self.failures += 1
         if self.failures > self.max_failures:
-            self.healthy, self.reason = False, reason
+            self.reason, self.healthy = reason, False
 
 
 class HealthChecker:
-    """Runs the probe every ``interval_secs`` on a thread; calls ``notify`` on a change."""
+    """Runs the probe every ``interval_secs`` on a thread; calls ``notify`` on a change.
+
+    As a status checker it reports the verdict: STARTING, HEALTHY or UNHEALTHY (with the
+    probe's reason). The thread wakes the runner itself, so it never needs a poll.
+    """
+
+    due = INFINITY
 
     def __init__(
         self, spec: HealthSpec, probe: Probe, sandbox: Path, notify: Callable[[], None]
@@ -161,8 +158,13 @@ class HealthChecker:
         self._thread = threading.Thread(target=self._loop, name="health", daemon=True)
         self.snoozed = False
 
-    def start(self) -> None:
+    def start(self, now: float) -> None:
         self._thread.start()
+
+    def poll(self, now: float, live: Sequence[ProcessRun]) -> Status | None:
+        if self._stop.is_set():
+            return None
+        return Status(_VERDICTS[self.verdict.status], self.verdict.reason)
 
     def stop(self) -> None:
         self._stop.set()

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import InvalidTask
+from ..errors import InvalidTask
 
 
 def plain(value: Any) -> Any:
