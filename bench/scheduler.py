@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aurora_provider.api import models as m
 from aurora_provider.framework.core.settings import SchedulerSettings
-from aurora_provider.framework.daemon import Parts
+from aurora_provider.framework.daemon import Parts, freeze_imported_objects
 from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.states.task import TaskState
 from tests.fakes import Agent, FakeBackend, SchedulerWorld
@@ -267,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--write-docs", action="store_true",
                    help="append the figures to docs/benchmarks.md under 'Scheduler'")
     args = p.parse_args(argv)
+    freeze_imported_objects()  # as the daemon does at start-up
     if args.mode == "serve":
         serve(args.port, args.work_dir)
         return 0

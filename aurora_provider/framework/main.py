@@ -22,7 +22,7 @@ from aurora_provider.api.paths import aurora_home, default_token_file
 from aurora_provider.errors import run_command
 from aurora_provider.framework.backends.local.backend import Capacity, LocalBackend
 from aurora_provider.framework.core.settings import SchedulerSettings
-from aurora_provider.framework.daemon import Daemon, DaemonSettings
+from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_imported_objects
 from aurora_provider.framework.errors import SchedulerError
 from aurora_provider.framework.http.auth import embedded_auth_file
 from aurora_provider.framework.operations.settings import OpsSettings
@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir.mkdir(parents=True, exist_ok=True)
         auth_file = args.auth_file or embedded_auth_file(
             work_dir, args.token_file or default_token_file(), getpass.getuser())
+        freeze_imported_objects()
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
             scheduler=scheduler_settings(args), ops=ops_settings(args)),
