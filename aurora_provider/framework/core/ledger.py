@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 
 from aurora_provider.framework.backends.base import Launch, TaskControl
 from aurora_provider.framework.core.changes import Changes, TaskCache
@@ -63,7 +64,7 @@ class TaskLedger:
         return self._pending_reasons.get(task_id)
 
     def pending_reasons(self) -> Mapping[str, str]:
-        return self._pending_reasons
+        return MappingProxyType(self._pending_reasons)
 
     def launch_of(self, row: TaskRow) -> Launch:
         demand = self._demands(row.config_id)

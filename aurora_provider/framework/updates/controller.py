@@ -71,9 +71,9 @@ class UpdateController:
         ledger = updates.ledger
         self._admission.for_update(config)
         job_key = config.job_key
-        self._guards.check(job_key)
         settings = settings_from_wire(config.update_config, config.instances)
         with ledger.lock:
+            self._guards.check(job_key)
             active = updates.get(job_key)
             if active is not None:
                 raise Conflict(f"job {config.key} already has an active update "
