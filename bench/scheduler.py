@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -38,6 +37,7 @@ from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Parts, freeze_imported_objects
 from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.states.task import TaskState
+from bench.report import write_section
 from tests.fakes import Agent, FakeBackend, SchedulerWorld
 
 AGENTS = 1000
@@ -111,18 +111,13 @@ def bench_placement(work: Path) -> dict[str, float]:
 def serve(port: int, work: Path) -> None:
     import uvicorn
 
-    from aurora_provider.framework.http.auth import Authenticator, Principal
-
     backend = synthetic(report_running=True)
     parts = scheduler_for(work, backend)
     parts.jobs.create(job("big", BIG))
     parts.jobs.create(job("small", SMALL))
     for _ in range(6):
         parts.scheduler.run_round()
-    # The real app of the composition root, with the benchmark's own token.
-    parts.app.state.services = replace(
-        parts.app.state.services,
-        auth=Authenticator({"bench": Principal("bench", frozenset(), True)}))
+    # The real app of the composition root (its admin token is tests.fakes.ADMIN's).
     uvicorn.run(parts.app, host="127.0.0.1", port=port, log_level="warning",
                 access_log=False)
 
@@ -173,7 +168,7 @@ def bench_status(work: Path) -> dict[str, dict[str, float]]:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise SystemExit("the benchmark server did not start")
             time.sleep(0.2)
-        with httpx.Client(base_url=url, headers={"Authorization": "Bearer bench"},
+        with httpx.Client(base_url=url, headers={"Authorization": "Bearer admin"},
                           timeout=120) as client:
             st = client.get("/api/v1/jobs/bench/prod/big").json()
             running = sum(t["status"] == "RUNNING" for t in st["active"])
@@ -245,20 +240,6 @@ def report(placement: dict[str, float], status: dict[str, dict[str, float]]) -> 
     return "\n".join(lines) + "\n"
 
 
-def append_to_docs(text: str) -> None:
-    docs = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-    current = docs.read_text() if docs.exists() else "# Benchmarks\n"
-    marker = "## Scheduler\n"
-    if marker in current:  # replace our section, keep everyone else's
-        head, _, rest = current.partition(marker)
-        following = rest.find("\n## ")
-        tail = rest[following + 1:] if following >= 0 else ""
-        current = head + text + ("\n" + tail if tail else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    docs.write_text(current)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", nargs="?", choices=["run", "serve"], default="run")
@@ -282,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = report(placement, status)
     print(text)
     if args.write_docs:
-        append_to_docs(text)
+        write_section("Scheduler", text)
     return 0
 
 
