@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
-from aurora_provider.framework.backends.base import Launch, TaskControl
+from aurora_provider.framework.backends.base import Launch, StatusUpdate, TaskControl
 from aurora_provider.framework.core.changes import Changes, TaskCache
 from aurora_provider.framework.core.lifecycle import TaskLifecycle
 from aurora_provider.framework.core.metrics import SchedulerMetrics
@@ -20,7 +20,7 @@ from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.storage.rows import TaskRow
 from aurora_provider.framework.storage.store import Store
-from aurora_provider.states.task import TaskState
+from aurora_provider.states.task import ACTIVE, TaskState, can_transition
 
 
 class TaskLedger:
@@ -92,6 +92,21 @@ class TaskLedger:
 
     def kill(self, ch: Changes, row: TaskRow, message: str) -> None:
         self._lifecycle.kill(ch, row, message)
+
+    def apply_status(self, ch: Changes, update: StatusUpdate) -> TaskRow | None:
+        """What a backend reports about a task, in ``ch`` (the round's polled updates and an
+        explicit reconciliation alike): a task we do not know that still runs is killed; a
+        repeated or stale report (a move the table refuses) is ignored. The task as it was
+        before the report moved it, or None when nothing moved."""
+        row = ch.get(update.task_id)
+        if row is None:
+            if update.state in ACTIVE:  # unknown to us (or no longer ours): stop it
+                ch.kills.append(update.task_id)
+            return None
+        if row.status is update.state or not can_transition(row.status, update.state):
+            return None
+        self.move(ch, row, update.state, update.message)
+        return row
 
     def commit(self, ch: Changes) -> None:
         """Persist ``ch`` in one transaction, update memory, then tell the backend."""

@@ -24,7 +24,7 @@ from aurora_provider.framework.model.job_config import LimitConstraint
 from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.placement.placer import AttributeCounts, PendingTask, Placer
 from aurora_provider.framework.storage.store import Store
-from aurora_provider.states.task import ACTIVE, LAUNCHED, TaskState, can_transition
+from aurora_provider.states.task import ACTIVE, LAUNCHED, TaskState
 
 log = logging.getLogger(__name__)
 S = TaskState
@@ -90,7 +90,7 @@ class Scheduler:
             self._updates = []
             try:
                 for update in updates:
-                    self._apply_update(ch, update)
+                    self.ledger.apply_status(ch, update)
                 self._unthrottle(ch)
                 self._expire_transient(ch)
                 for step in self._steps:
@@ -118,16 +118,6 @@ class Scheduler:
         pruned = prune_history(self._store, self.settings, now)
         self._metrics.pruned.inc(pruned)
         return pruned
-
-    def _apply_update(self, ch: Changes, update: StatusUpdate) -> None:
-        row = ch.get(update.task_id)
-        if row is None:
-            if update.state in ACTIVE:  # a task we do not know (or no longer run): stop it
-                ch.kills.append(update.task_id)
-            return
-        if row.status is update.state or not can_transition(row.status, update.state):
-            return
-        self.ledger.move(ch, row, update.state, update.message)
 
     def _unthrottle(self, ch: Changes) -> None:
         for row in ch.in_state(S.THROTTLED):

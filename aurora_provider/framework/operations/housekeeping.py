@@ -10,7 +10,7 @@ from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.backends.base import Launch, StatusUpdate
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.storage.store import Store
-from aurora_provider.states.task import LAUNCHED, TERMINAL, TaskState, can_transition
+from aurora_provider.states.task import LAUNCHED, TERMINAL, TaskState
 
 S = TaskState
 
@@ -76,15 +76,10 @@ class Housekeeping:
             ch = ledger.changes()
             changed = []
             for update in updates:
-                row = ch.get(update.task_id)
-                if row is None:
-                    if update.state not in TERMINAL:
-                        ch.kills.append(update.task_id)  # unknown and running: stop it
-                    continue
-                if row.status is update.state or not can_transition(row.status, update.state):
-                    continue
-                ledger.move(ch, row, update.state, update.message)
-                changed.append(f"{row.task_id}: {row.status.value} -> {update.state.value}")
+                before = ledger.apply_status(ch, update)
+                if before is not None:
+                    changed.append(f"{before.task_id}: {before.status.value} -> "
+                                   f"{update.state.value}")
             if ch:
                 ledger.commit(ch)
         return ReconcileResult(len(rows), changed)
