@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from aurora_provider.framework.core.ids import new_task_id
 from aurora_provider.framework.storage.database import Transaction
 from aurora_provider.framework.storage.rows import EventRow, TaskRow, TaskWrite
 from aurora_provider.states.task import ACTIVE, MACHINE, TERMINAL, TaskState
@@ -82,9 +83,13 @@ class Changes:
         row = self.rows.get(task_id)
         return row if row is not None else self.cache.by_id.get(task_id)
 
-    def create(self, row: TaskRow, message: str | None = None) -> TaskRow:
-        """A new task in INIT (the caller moves it on to PENDING or THROTTLED)."""
-        row = replace(row, status=TaskState.INIT, created_at=self.now, status_at=self.now)
+    def create(self, job_key: str, instance: int, config_id: int, message: str | None = None,
+               **inherited: Any) -> TaskRow:
+        """A new task in INIT (the caller moves it on to PENDING or THROTTLED); ``inherited``:
+        what a replacement takes over from the task it replaces (failures, ancestry)."""
+        row = TaskRow(task_id=new_task_id(job_key, instance), job_key=job_key,
+                      instance=instance, config_id=config_id, status=TaskState.INIT,
+                      created_at=self.now, status_at=self.now, **inherited)
         self.rows[row.task_id] = row
         self.created.add(row.task_id)
         self.events.append(EventRow(row.task_id, self.now, TaskState.INIT, message))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from aurora_provider.framework.core.changes import Changes
-from aurora_provider.framework.core.ids import new_task_id
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.storage.rows import TaskRow
@@ -46,10 +45,7 @@ class TaskLifecycle:
         """New PENDING tasks of ``job_key`` running ``config_id``, one per instance."""
         created = []
         for instance in instances:
-            row = ch.create(TaskRow(
-                task_id=new_task_id(job_key, instance), job_key=job_key, instance=instance,
-                config_id=config_id, status=S.INIT, created_at=ch.now, status_at=ch.now),
-                message)
+            row = ch.create(job_key, instance, config_id, message)
             created.append(ch.move(row, S.PENDING))
         return created
 
@@ -82,11 +78,9 @@ class TaskLifecycle:
         if not reschedules(info):
             return
         penalty = self._flapping_penalty(before, after, ch.now)
-        replacement = ch.create(TaskRow(
-            task_id=new_task_id(after.job_key, after.instance), job_key=after.job_key,
-            instance=after.instance, config_id=after.config_id, status=S.INIT,
-            created_at=ch.now, status_at=ch.now, failure_count=after.failure_count,
-            ancestor_id=after.task_id), f"Rescheduled from {after.task_id}")
+        replacement = ch.create(after.job_key, after.instance, after.config_id,
+                                f"Rescheduled from {after.task_id}",
+                                failure_count=after.failure_count, ancestor_id=after.task_id)
         if penalty > 0:
             ch.move(replacement, S.THROTTLED,
                     f"Rescheduled, penalized for {penalty:g} s for flapping",
