@@ -8,8 +8,15 @@ import pytest
 
 from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.model.job_config import identity_of
-from aurora_provider.framework.model.updates import BATCH, QUEUE, VARIABLE_BATCH, UpdateSettings
+from aurora_provider.framework.model.updates import (
+    BATCH,
+    QUEUE,
+    VARIABLE_BATCH,
+    InstanceProgress,
+    UpdateSettings,
+)
 from aurora_provider.framework.updates.plan import next_group, settings_from_wire
+from aurora_provider.states.instance_update import InstanceUpdateState
 from aurora_provider.states.machine import IllegalTransition
 from aurora_provider.states.update import (
     ACTIVE,
@@ -37,6 +44,18 @@ def test_table_matches_aurora() -> None:
     assert transition("u", U.ROLL_FORWARD_PAUSED, U.ROLLING_FORWARD) is U.ROLLING_FORWARD
     with pytest.raises(IllegalTransition, match="ROLLED_FORWARD; it cannot become"):
         transition("u", U.ROLLED_FORWARD, U.ROLLING_BACK)
+
+
+def test_an_instance_moves_only_as_its_table_allows() -> None:
+    I = InstanceUpdateState  # noqa: E741
+    working = InstanceProgress(7).with_state(3, I.WORKING)
+    assert working.state is I.WORKING and working.desired == 7
+    assert working.with_state(3, I.SUCCEEDED).state is I.SUCCEEDED
+    with pytest.raises(IllegalTransition, match="instance update 3: illegal transition IDLE -> "
+                                                "SUCCEEDED"):
+        InstanceProgress(7).with_state(3, I.SUCCEEDED)
+    with pytest.raises(IllegalTransition, match="FAILED -> WORKING"):
+        working.with_state(3, I.FAILED).with_state(3, I.WORKING)
 
 
 def test_status_filters() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from aurora_provider.states.instance_update import InstanceAction, InstanceUpdateState
+from aurora_provider.states.instance_update import MACHINE, InstanceAction, InstanceUpdateState
 from aurora_provider.states.update import FORWARD, UpdateStatus
 
 QUEUE, BATCH, VARIABLE_BATCH = "queue", "batch", "variable_batch"
@@ -56,7 +56,9 @@ class InstanceProgress:
     failures: int = 0
     task_id: str | None = None  # the task with the desired configuration being watched
 
-    def with_state(self, state: InstanceUpdateState) -> InstanceProgress:
+    def with_state(self, instance: int, state: InstanceUpdateState) -> InstanceProgress:
+        """``instance`` moves on, checked against ``states.instance_update``."""
+        MACHINE.transition(str(instance), self.state, state)
         return InstanceProgress(self.desired, state, self.failures, self.task_id)
 
     def with_task(self, task_id: str | None) -> InstanceProgress:

@@ -128,7 +128,7 @@ class UpdateEngine:
             change.record = replace(r, groups_started=r.groups_started + 1)
             for instance in group:
                 change.set_progress(instance, change.record.progress[instance].with_state(
-                    I.WORKING))
+                    instance, I.WORKING))
                 change.instance_event(InstanceEvent(instance, ch.now, working_action(forward)))
                 completed |= self._evaluate(ch, change, instance, tasks, forward)
             if change.record.in_state(I.WORKING):
@@ -146,7 +146,7 @@ class UpdateEngine:
         finished = decision.next in (Next.SUCCEEDED, Next.FAILED)
         if finished:
             ok = decision.next is Next.SUCCEEDED
-            progress = progress.with_state(I.SUCCEEDED if ok else I.FAILED)
+            progress = progress.with_state(instance, I.SUCCEEDED if ok else I.FAILED)
             action = done_action(forward) if ok else failed_action(forward)
             change.instance_event(InstanceEvent(instance, ch.now, action))
         elif decision.next is Next.KILL:
