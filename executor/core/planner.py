@@ -94,10 +94,6 @@ class Planner:
     def waiting_at(self, now: float) -> list[str]:
         return [n for n in self._candidates() if self.wait_for(n, now) > 0]
 
-    def min_wait(self, now: float) -> float:
-        waits = [self.wait_for(n, now) for n in self._candidates()]
-        return min(waits) if waits else INFINITY
-
     def next_wait(self, now: float) -> float:
         """Seconds until a process now held back by ``min_duration`` may start (or inf)."""
         waits = [w for n in self._candidates() if (w := self.wait_for(n, now)) > 0]

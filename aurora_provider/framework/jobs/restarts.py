@@ -122,11 +122,11 @@ class RollingRestarts:
                 restart, pending=tuple(i for i in restart.pending if i not in instances),
                 in_flight={i: t for i, t in restart.in_flight.items() if i not in instances},
                 updated_at=ch.now)
-        self._save(ch, ended, force=True)
+        self._save(ch, ended)
 
-    def _save(self, ch: Changes, row: RestartRow, *, force: bool = False) -> None:
-        if row is self._active.get(row.job_key) and not force:
-            return
+    def _save(self, ch: Changes, row: RestartRow) -> None:
+        if row is self._active.get(row.job_key):
+            return  # ``advance`` changed nothing
 
         def committed() -> None:
             if row.state is RestartState.ACTIVE:

@@ -39,10 +39,6 @@ class CronRepository:
         return [_template(r) for r in self._db.read(sa.select(cron_jobs)
                                                      .order_by(cron_jobs.c.job_key))]
 
-    def template(self, job_key: str) -> CronTemplate | None:
-        rows = self._db.read(sa.select(cron_jobs).where(cron_jobs.c.job_key == job_key))
-        return _template(rows[0]) if rows else None
-
     def is_cron_job(self, job_key: str) -> bool:
         return bool(self._db.read(sa.select(cron_jobs.c.job_key).where(
             cron_jobs.c.job_key == job_key)))

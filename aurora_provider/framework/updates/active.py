@@ -8,7 +8,6 @@ configuration becomes the new one if it rolled forward.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import replace
 
 from aurora_provider.framework.core.changes import Changes
@@ -83,8 +82,6 @@ class ActiveUpdates:
         self.store = store
         self.cluster = cluster
         self._active: dict[str, UpdateRecord] = {}
-        self._identities: dict[int, str] = {}
-        self._lock = threading.Lock()
 
     def recover(self) -> None:
         """Load the active updates from the store (after a scheduler restart)."""
@@ -108,14 +105,8 @@ class ActiveUpdates:
                 "abort it (aurora update abort) or wait for it first")
 
     def identity(self, config_id: int) -> str:
-        """What an instance of this configuration runs (configurations never change)."""
-        with self._lock:
-            found = self._identities.get(config_id)
-        if found is None:
-            found = self.ledger.config(config_id).identity
-            with self._lock:
-                self._identities[config_id] = found
-        return found
+        """What an instance of this configuration runs (the store parses each one once)."""
+        return self.ledger.config(config_id).identity
 
     def commit(self, ch: Changes, change: UpdateChange) -> UpdateRecord:
         """Persist the step's writes with its task changes, then make it current."""
