@@ -61,8 +61,8 @@ class _Client:
                  token_file: Path | str | None = None, timeout: float = 30.0,
                  retry: RetryPolicy | None = None, transport: Any = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.token = find_token(token, token_file)
         self.token_file = Path(token_file).expanduser() if token_file else default_token_file()
+        self.token = find_token(token, self.token_file)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._transport = transport

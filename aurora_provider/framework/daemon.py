@@ -22,6 +22,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from aurora_provider.api.errors import SchedulerUnavailable
 from aurora_provider.framework.backends.base import Backend, LogSource
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.core.lifecycle import TaskLifecycle
@@ -237,7 +238,7 @@ class Daemon:
         if scope["type"] != "http":
             return
         status, body = (200, b"OK") if scope.get("path") == "/health" else (503, json.dumps({
-            "code": "UNAVAILABLE",
+            "code": SchedulerUnavailable.code,
             "message": "the scheduler is not running here (not the leader)"}).encode())
         media = b"text/plain" if status == 200 else b"application/json"
         await send({"type": "http.response.start", "status": status,

@@ -59,6 +59,8 @@ def _attribute(text: str) -> tuple[str, str]:
 
 
 def parser() -> argparse.ArgumentParser:
+    # The defaults of the tunables are the settings' own: one place says them.
+    d, o = SchedulerSettings(), OpsSettings()
     p = argparse.ArgumentParser(prog="aurora-scheduler",
                                 description="The Aurora scheduler daemon.")
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8081), metavar="HOST:PORT")
@@ -72,16 +74,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--token-file", type=Path, metavar="FILE",
                    help="where the embedded admin token goes (default: ~/.aurora/token)")
     t = p.add_argument_group("scheduling")
-    t.add_argument("--allowed-environments", default=SchedulerSettings.allowed_environments)
-    t.add_argument("--flapping-threshold", type=float, default=300.0, metavar="SECS")
-    t.add_argument("--backoff-initial", type=float, default=30.0, metavar="SECS")
-    t.add_argument("--backoff-max", type=float, default=300.0, metavar="SECS")
-    t.add_argument("--transient-timeout", type=float, default=300.0, metavar="SECS")
-    t.add_argument("--history-max-age", type=float, default=2 * 86400.0, metavar="SECS")
-    t.add_argument("--history-min-age", type=float, default=3600.0, metavar="SECS")
-    t.add_argument("--history-max-per-job", type=int, default=100, metavar="N")
-    t.add_argument("--prune-interval", type=float, default=60.0, metavar="SECS")
-    t.add_argument("--round-interval", type=float, default=0.2, metavar="SECS")
+    t.add_argument("--allowed-environments", default=d.allowed_environments)
+    t.add_argument("--flapping-threshold", type=float, default=d.flapping_threshold_secs,
+                   metavar="SECS")
+    t.add_argument("--backoff-initial", type=float, default=d.backoff_initial_secs,
+                   metavar="SECS")
+    t.add_argument("--backoff-max", type=float, default=d.backoff_max_secs, metavar="SECS")
+    t.add_argument("--transient-timeout", type=float, default=d.transient_timeout_secs,
+                   metavar="SECS")
+    t.add_argument("--history-max-age", type=float, default=d.history_max_age_secs,
+                   metavar="SECS")
+    t.add_argument("--history-min-age", type=float, default=d.history_min_age_secs,
+                   metavar="SECS")
+    t.add_argument("--history-max-per-job", type=int, default=d.history_max_per_job,
+                   metavar="N")
+    t.add_argument("--prune-interval", type=float, default=d.prune_interval_secs,
+                   metavar="SECS")
+    t.add_argument("--round-interval", type=float, default=d.round_interval_secs,
+                   metavar="SECS")
     t.add_argument("--executor-cpu", type=float, default=DEFAULT_EXECUTOR_CPU)
     t.add_argument("--executor-ram-mb", type=float, default=DEFAULT_EXECUTOR_RAM_MB)
     t.add_argument("--executor-disk-mb", type=float, default=0.0)
@@ -97,15 +107,16 @@ def parser() -> argparse.ArgumentParser:
     loc.add_argument("--local-agents", type=int, default=1, metavar="N",
                      help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
     ops = p.add_argument_group("operations")
-    ops.add_argument("--preemption-delay", type=float, default=180.0, metavar="SECS",
-                     help="how long a task stays PENDING before it may preempt (180)")
+    ops.add_argument("--preemption-delay", type=float, default=o.preemption_delay_secs,
+                     metavar="SECS",
+                     help="how long a task stays PENDING before it may preempt (%(default)g)")
     ops.add_argument("--no-preemption", action="store_true", help="never preempt tasks")
     ops.add_argument("--backup-dir", type=Path, metavar="DIR",
                      help="where backups go (default: WORK_DIR/backups for SQLite)")
-    ops.add_argument("--backup-interval", type=float, default=3600.0, metavar="SECS",
-                     help="periodic backups (3600; 0 turns them off)")
-    ops.add_argument("--backups-kept", type=int, default=48, metavar="N",
-                     help="periodic backups keep the newest N (48)")
+    ops.add_argument("--backup-interval", type=float, default=o.backup_interval_secs,
+                     metavar="SECS", help="periodic backups (%(default)g; 0 turns them off)")
+    ops.add_argument("--backups-kept", type=int, default=o.backups_kept, metavar="N",
+                     help="periodic backups keep the newest N (%(default)d)")
     p.add_argument("--log-level", default="INFO")
     return p
 
