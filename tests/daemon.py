@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 
 from aurora_provider.api import RetryPolicy, SchedulerClient
 from tests.eventually import eventually
+from tests.mesos_cluster.cluster import MesosCluster
 
 # Quick timings so the suite runs in seconds; the defaults are Aurora's minutes.
 FAST_FLAGS = [
@@ -29,6 +31,20 @@ FAST_FLAGS = [
     "--backoff-max", "0.6", "--local-cpu", "64", "--local-ram-mb", "65536",
     "--local-disk-mb", "65536", "--local-hostname", "localhost",
 ]
+
+
+def executor_command(root: Path) -> str:
+    """How the test Mesos cluster's agents start our executor (the module, so no reinstall
+    is needed), with its checkpoints under ``root``."""
+    return shlex.join([sys.executable, "-m", "executor.mesos", "--checkpoint-root",
+                       str(root / "checkpoints")])
+
+
+def mesos_flags(cluster: MesosCluster, root: Path) -> list[str]:
+    """The daemon's flags for the Mesos backend on ``cluster``, with quick timings."""
+    return ["--backend", "mesos", "--mesos-master", cluster.master_url,
+            "--executor-command", executor_command(root), "--offer-filter", "0.5",
+            "--offer-hold", "0.2", "--kill-retry", "3"]
 
 
 def free_port() -> int:
@@ -51,7 +67,8 @@ class Daemon:
     def env(self) -> dict[str, str]:
         return {**os.environ, "AURORA_HOME": str(self.home)}
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
+        """Start the daemon; with ``wait``, until its ``/health`` answers 200."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "aurora_provider.framework.main",
                 "--listen", f"127.0.0.1:{self.port}", "--work-dir", str(self.work_dir),
@@ -59,7 +76,9 @@ class Daemon:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env)
-        eventually(self._healthy, timeout=30, interval=0.1, what=f"scheduler on {self.url}")
+        if wait:
+            eventually(self._healthy, timeout=30, interval=0.1,
+                       what=f"scheduler on {self.url}")
 
     def _healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aurora_provider.api.errors import SchedulerUnavailable
-from aurora_provider.framework.backends.base import Backend, LogSource
+from aurora_provider.framework.backends.base import Backend, EventSource, LogSource, Readiness
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.core.lifecycle import TaskLifecycle
 from aurora_provider.framework.core.metrics import SchedulerMetrics
@@ -86,13 +86,19 @@ class Parts:
 
 def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: OpsSettings,
              auth: Authenticator, *, clock: Callable[[], float] = time.time,
-             is_leader: Callable[[], bool] = lambda: True) -> Parts:
-    """Wire every part over ``store`` and ``backend`` (no thread, nothing started)."""
+             is_leader: Callable[[], bool] = lambda: True,
+             wake: Callable[[], None] = lambda: None) -> Parts:
+    """Wire every part over ``store`` and ``backend`` (no thread, nothing started).
+
+    ``wake`` is called when a round has work: a commit, or an event of the backend.
+    """
     metrics = SchedulerMetrics(store.tasks.count_by_status)
     config_of = store.jobs.config
     demands = Demands(config_of, settings.overhead)
     lifecycle = TaskLifecycle(config_of, store.tasks, settings)
-    ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics)
+    ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics, on_commit=wake)
+    if isinstance(backend, EventSource):
+        backend.on_event(wake)
     admission = Admission(settings)
     quotas = Quotas(ledger, store)
     maintenance = Maintenance(ledger, store)
@@ -115,6 +121,7 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
         cluster=settings.cluster, backend_name=backend.name, jobs=jobs, updates=updates,
         cron=cron, quotas=quotas, maintenance=maintenance, backups=backups,
         housekeeping=housekeeping, logs=backend if isinstance(backend, LogSource) else None,
+        readiness=backend.problem if isinstance(backend, Readiness) else lambda: None,
         metrics=metrics, auth=auth, clock=clock, is_leader=is_leader))
     return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
                  updates, cron, quotas, maintenance, backups, housekeeping, app)
@@ -133,28 +140,50 @@ def freeze_imported_objects() -> None:
 
 
 class Loop:
-    """Runs scheduling rounds in a thread until stopped."""
+    """Runs scheduling rounds in a thread until stopped: every ``interval``, and at once
+    when woken (a commit, an offer, a status update), so work never waits for the clock.
+
+    A round that commits wakes the next one; a round with nothing to do does not, so the
+    loop settles back to the interval once the work is done.
+    """
 
     def __init__(self, scheduler: Scheduler, interval: float) -> None:
         self._scheduler = scheduler
         self._interval = interval
         self._stop = threading.Event()
+        self._woken = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduling-loop", daemon=True)
+
+    def wake(self) -> None:
+        self._woken.set()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._woken.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._woken.clear()
             try:
                 self._scheduler.run_round()
             except Exception:  # a bad round must not stop scheduling; the next one retries
                 log.exception("scheduling round failed")
-            self._stop.wait(self._interval)
+                self._stop.wait(self._interval)  # and not in a hot loop
+            self._woken.wait(self._interval)
+
+
+class _Relay:
+    """A wake-up callable handed out before the loop it wakes exists."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] = lambda: None
+
+    def __call__(self) -> None:
+        self.target()
 
 
 @dataclass(frozen=True)
@@ -169,11 +198,11 @@ class Daemon:
     """The scheduler built from settings, started and stopped as one thing.
 
     :param settings: where the store and the auth file are, and every tunable.
-    :param backend: makes the backend for one start (a fresh one each time).
+    :param backend: makes the backend for one start over its store (a fresh one each time).
     :param clock: the clock of every part (tests move it).
     """
 
-    def __init__(self, settings: DaemonSettings, backend: Callable[[], Backend], *,
+    def __init__(self, settings: DaemonSettings, backend: Callable[[Store], Backend], *,
                  clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self._make_backend = backend
@@ -193,16 +222,23 @@ class Daemon:
                 return self.parts
             auth = Authenticator.from_file(self.settings.auth_file)
             store = open_store(self.settings.db_url)
-            backend = self._make_backend()
+            try:
+                backend = self._make_backend(store)
+            except BaseException:
+                store.close()
+                raise
+            woken = _Relay()
             try:
                 parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
-                                 auth, clock=self._clock, is_leader=lambda: self.running)
+                                 auth, clock=self._clock, is_leader=lambda: self.running,
+                                 wake=woken)
                 parts.recover()
             except BaseException:
                 backend.stop()
                 store.close()
                 raise
             loop = Loop(parts.scheduler, self.settings.scheduler.round_interval_secs)
+            woken.target = loop.wake
             loop.start()
             self.parts, self._loop = parts, loop
             log.info("scheduler for cluster %s started", self.settings.scheduler.cluster)

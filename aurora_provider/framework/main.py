@@ -12,7 +12,7 @@ import os
 import shutil
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psutil
@@ -20,13 +20,17 @@ import uvicorn
 
 from aurora_provider.api.paths import aurora_home, default_token_file
 from aurora_provider.errors import run_command
+from aurora_provider.framework.backends.base import Backend
 from aurora_provider.framework.backends.local.backend import Capacity, LocalBackend
+from aurora_provider.framework.backends.mesos import MesosBackend, MesosSettings
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_imported_objects
 from aurora_provider.framework.errors import SchedulerError
 from aurora_provider.framework.http.auth import embedded_auth_file
 from aurora_provider.framework.operations.settings import OpsSettings
 from aurora_provider.framework.placement.offers import Overhead
+from aurora_provider.framework.storage.store import Store
+from aurora_provider.mesos.detector import detector_for
 
 log = logging.getLogger("aurora_provider.framework")
 
@@ -106,6 +110,29 @@ def parser() -> argparse.ArgumentParser:
                      metavar="NAME=VALUE")
     loc.add_argument("--local-agents", type=int, default=1, metavar="N",
                      help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
+    m, ms = p.add_argument_group("mesos backend"), MesosSettings(master="")
+    m.add_argument("--mesos-master", metavar="HOST:PORT|zk://HOSTS/PATH",
+                   help="the Mesos master, or the ZooKeeper path its masters register under")
+    m.add_argument("--framework-name", default=ms.framework_name)
+    m.add_argument("--mesos-role", default=None, help="the framework's role (default: '*')")
+    m.add_argument("--mesos-principal", default=None, help="the framework's principal")
+    m.add_argument("--mesos-secret-file", type=Path, metavar="FILE",
+                   help="a file holding the principal's secret (HTTP basic)")
+    m.add_argument("--framework-user", default=ms.user,
+                   help="the user Mesos runs the executors as (default: the agent's)")
+    m.add_argument("--failover-timeout", type=float, default=ms.failover_timeout_secs,
+                   metavar="SECS", help="how long Mesos keeps the tasks of a scheduler that "
+                   "is gone (%(default)g)")
+    m.add_argument("--executor-command", default=ms.executor_command,
+                   help="how agents start the executor (%(default)s)")
+    m.add_argument("--offer-filter", type=float, default=ms.offer_filter_secs, metavar="SECS",
+                   help="declined offers are not offered again for this long (%(default)g)")
+    m.add_argument("--offer-hold", type=float, default=ms.offer_hold_secs, metavar="SECS",
+                   help="unused offers are kept this long for new work (%(default)g)")
+    m.add_argument("--reconcile-interval", type=float, default=ms.reconcile_interval_secs,
+                   metavar="SECS", help="periodic reconciliation with Mesos (%(default)g)")
+    m.add_argument("--kill-retry", type=float, default=ms.kill_retry_secs, metavar="SECS",
+                   help="an unanswered kill is sent again after this long (%(default)g)")
     ops = p.add_argument_group("operations")
     ops.add_argument("--preemption-delay", type=float, default=o.preemption_delay_secs,
                      metavar="SECS",
@@ -153,6 +180,41 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
                         agents=args.local_agents)
 
 
+def mesos_settings(args: argparse.Namespace) -> MesosSettings:
+    """The Mesos flags, checked before anything starts (one line for a bad value)."""
+    if not args.mesos_master:
+        raise SchedulerError("--backend mesos needs --mesos-master HOST:PORT or "
+                             "zk://HOST:PORT[,...]/PATH")
+    try:
+        detector_for(args.mesos_master).stop()  # parses it; connects to nothing yet
+    except ValueError as e:
+        raise SchedulerError(f"--mesos-master {args.mesos_master!r}: {e}") from e
+    secret = None
+    if args.mesos_secret_file is not None:
+        if not args.mesos_principal:
+            raise SchedulerError("--mesos-secret-file needs --mesos-principal")
+        try:
+            secret = args.mesos_secret_file.read_text().strip()
+        except OSError as e:
+            raise SchedulerError(f"cannot read --mesos-secret-file {args.mesos_secret_file}: "
+                                 f"{e.strerror or e}") from e
+    host, port = args.listen
+    return MesosSettings(
+        master=args.mesos_master, framework_name=args.framework_name, role=args.mesos_role,
+        principal=args.mesos_principal, secret=secret, user=args.framework_user,
+        hostname=socket.gethostname(), webui_url=f"http://{host}:{port}",
+        failover_timeout_secs=args.failover_timeout, executor_command=args.executor_command,
+        offer_filter_secs=args.offer_filter, offer_hold_secs=args.offer_hold,
+        reconcile_interval_secs=args.reconcile_interval, kill_retry_secs=args.kill_retry)
+
+
+def backend_factory(args: argparse.Namespace, work_dir: Path) -> Callable[[Store], Backend]:
+    if args.backend == "mesos":
+        settings = mesos_settings(args)
+        return lambda store: MesosBackend(settings, store.state)
+    return lambda _store: local_backend(args, work_dir)
+
+
 def check_listen(host: str, port: int) -> None:
     """Fail early, in one line, when the address is taken (uvicorn would log and exit 3)."""
     try:
@@ -165,8 +227,6 @@ def check_listen(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
-    if args.backend != "local":
-        raise SchedulerError("the mesos backend is not available yet; use --backend local")
     work_dir = (args.work_dir or aurora_home() / "scheduler").expanduser().resolve()
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -176,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
             scheduler=scheduler_settings(args), ops=ops_settings(args)),
-            backend=lambda: local_backend(args, work_dir))
+            backend=backend_factory(args, work_dir))
         daemon.start()
     except OSError as e:  # a work dir or token file we may not write
         raise SchedulerError(f"cannot start in {work_dir}: {e}") from e
@@ -195,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO: the Mesos backend makes thousands.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     return run_command("aurora-scheduler", lambda: run(args))
 
 

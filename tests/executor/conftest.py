@@ -1,4 +1,5 @@
-"""Fixtures of the executor's tests: specs, runners in tmp_path, a real ZooKeeper."""
+"""Fixtures of the executor's tests: specs, runners in tmp_path (a real ZooKeeper comes
+from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from executor.core import killer
 from executor.core.clock import SkippingClock
 from executor.core.runner import Runner
 from executor.core.spec import TaskSpec
-from tests.zookeeper import ZooKeeperServer
 
 
 class Env:
@@ -58,11 +58,3 @@ def env(tmp_path: Path) -> Iterator[Env]:
             if run.pid is not None
         ]
         killer.kill_trees(targets, grace=0)
-
-
-@pytest.fixture(scope="session")
-def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooKeeperServer]:
-    server = ZooKeeperServer(tmp_path_factory.mktemp("zookeeper"))
-    server.start()
-    yield server
-    server.stop()

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon import Daemon
+from tests.daemon import Daemon, mesos_flags
+from tests.mesos_cluster.cluster import MesosCluster
+from tests.zookeeper import ZooKeeperServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "dags_examples"
@@ -30,16 +32,30 @@ class DagOutcome:
     output: str
 
 
-@pytest.fixture(scope="session")
-def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    base = tmp_path_factory.mktemp("provider-scheduler")
-    daemon = Daemon(base / "work", base / "home", [])
-    daemon.start()
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        daemon.kill_runners()
+@pytest.fixture(scope="session", params=["local", "mesos"])
+def scheduler(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The scheduler the DAGs talk to: on the local backend, and on the test Mesos cluster
+    (3 agents, masters found through ZooKeeper): the operators work unchanged on both."""
+    base = tmp_path_factory.mktemp(f"provider-scheduler-{request.param}")
+    if request.param == "local":
+        daemon = Daemon(base / "work", base / "home", [])
+        daemon.start()
+        try:
+            yield daemon
+        finally:
+            daemon.stop()
+            daemon.kill_runners()
+        return
+    zookeeper: ZooKeeperServer = request.getfixturevalue("zookeeper")
+    with MesosCluster(base / "mesos", agents=3, zk=zookeeper.hosts,
+                      zk_path="/mesos-provider") as cluster:
+        daemon = Daemon(base / "work", base / "home", mesos_flags(cluster, base))
+        daemon.start()
+        try:
+            yield daemon
+        finally:
+            daemon.stop()
 
 
 @pytest.fixture(scope="session")

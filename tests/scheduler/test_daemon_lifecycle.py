@@ -18,6 +18,7 @@ from aurora_provider.framework.backends.local.backend import Capacity, LocalBack
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Daemon, DaemonSettings
 from aurora_provider.framework.http.auth import embedded_auth_file
+from aurora_provider.framework.storage.store import Store
 from aurora_provider.states.task import TaskState
 from tests.eventually import eventually
 from tests.fakes import typed
@@ -71,7 +72,7 @@ def test_start_stop_start_leaks_nothing_and_reattaches(tmp_path: Path) -> None:
         scheduler=SchedulerSettings(round_interval_secs=0.05))
     backends: list[LocalBackend] = []
 
-    def backend() -> LocalBackend:
+    def backend(_store: Store) -> LocalBackend:
         made = LocalBackend(work_dir=work, hostname="localhost",
                             capacity=Capacity(cpu=8, ram_mb=8192, disk_mb=8192))
         backends.append(made)

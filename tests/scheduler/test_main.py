@@ -21,7 +21,12 @@ def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(("flags", "words"), [
     (["--auth-file", "/nonexistent/auth.json"], "auth file /nonexistent/auth.json"),
-    (["--backend", "mesos"], "mesos backend is not available"),
+    (["--backend", "mesos"], "--backend mesos needs --mesos-master"),
+    (["--backend", "mesos", "--mesos-master", "zk://nohost"], "--mesos-master 'zk://nohost'"),
+    (["--backend", "mesos", "--mesos-master", "m:5050", "--mesos-secret-file", "/x"],
+     "--mesos-secret-file needs --mesos-principal"),
+    (["--backend", "mesos", "--mesos-master", "m:5050", "--mesos-principal", "p",
+      "--mesos-secret-file", "/nonexistent"], "cannot read --mesos-secret-file /nonexistent"),
     (["--db", "nosuchdb://x"], "cannot open the database 'nosuchdb://x'"),
 ])
 def test_startup_errors_are_one_line(tmp_path: Path, flags: list[str], words: str) -> None:

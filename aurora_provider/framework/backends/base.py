@@ -7,7 +7,7 @@ the core acts on it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -78,3 +78,19 @@ class LogSource(Protocol):
     def task_log(self, task_id: str, process: str, run: int, stream: str,
                  tail_bytes: int) -> str | None:
         """The last ``tail_bytes`` of one run's stream, or None when there is none."""
+
+
+@runtime_checkable
+class EventSource(Protocol):
+    """Optional: a backend whose news arrives as events (offers, status updates); it calls
+    ``wake`` so a scheduling round runs at once instead of at the next interval."""
+
+    def on_event(self, wake: Callable[[], None]) -> None: ...
+
+
+@runtime_checkable
+class Readiness(Protocol):
+    """Optional: a backend that can be up but not serving (e.g. not subscribed to Mesos)."""
+
+    def problem(self) -> str | None:
+        """One line saying why it cannot serve, or None when it can."""

@@ -26,8 +26,10 @@ from aurora_provider.states.task import ACTIVE, TaskState, can_transition
 class TaskLedger:
     def __init__(self, store: Store, control: TaskControl, lifecycle: TaskLifecycle,
                  demands: Demands, clock: Callable[[], float],
-                 metrics: SchedulerMetrics) -> None:
+                 metrics: SchedulerMetrics, *,
+                 on_commit: Callable[[], None] = lambda: None) -> None:
         self._store = store
+        self._on_commit = on_commit
         self._control = control
         self._lifecycle = lifecycle
         self._demands = demands
@@ -130,6 +132,9 @@ class TaskLedger:
             if ch.kills:
                 self._control.kill(ch.kills)
         self._metrics.transitions.inc(len(ch.events))
+        # Something changed: the next round may have work (a placement, an update's step)
+        # and need not wait for the round interval.
+        self._on_commit()
 
     # -- the core's own bookkeeping (the scheduling round and recovery) -------------------
 

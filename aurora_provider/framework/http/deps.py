@@ -44,6 +44,7 @@ class ApiServices:
     auth: Authenticator
     clock: Callable[[], float]
     is_leader: Callable[[], bool] = lambda: True
+    readiness: Callable[[], str | None] = lambda: None  # why the backend cannot serve
 
 
 def _services(request: Request) -> ApiServices:

@@ -18,6 +18,7 @@ from aurora_provider.framework.storage.jobs import JobRepository
 from aurora_provider.framework.storage.maintenance import MaintenanceRepository
 from aurora_provider.framework.storage.quotas import QuotaRepository
 from aurora_provider.framework.storage.restarts import RestartRepository
+from aurora_provider.framework.storage.scheduler_state import SchedulerStateRepository
 from aurora_provider.framework.storage.tasks import TaskRepository
 from aurora_provider.framework.storage.updates import UpdateRepository
 
@@ -32,6 +33,7 @@ class Store:
         self.cron = CronRepository(db)
         self.quotas = QuotaRepository(db)
         self.maintenance = MaintenanceRepository(db)
+        self.state = SchedulerStateRepository(db)
 
     @property
     def engine(self) -> sa.Engine:

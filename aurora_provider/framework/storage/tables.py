@@ -172,3 +172,12 @@ host_maintenance = sa.Table(
     sa.Column("percentage", sa.Float, nullable=True),  # instances of each job kept up
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+# What the scheduler remembers of itself (e.g. its Mesos framework id), by name.
+scheduler_state = sa.Table(
+    "scheduler_state",
+    metadata,
+    sa.Column("name", KEY, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)

@@ -12,8 +12,14 @@ router = APIRouter(tags=["probes"])
 
 
 @router.get("/health", response_class=PlainTextResponse)
-def health() -> str:
-    return "OK"
+def health(services: Services, response: Response) -> str:
+    # Not ready while the backend cannot serve (e.g. no Mesos master has subscribed us):
+    # the one line says why, for the admin and for load balancers alike.
+    problem = services.readiness()
+    if problem is None:
+        return "OK"
+    response.status_code = 503
+    return problem
 
 
 @router.get("/leaderhealth", response_class=PlainTextResponse)

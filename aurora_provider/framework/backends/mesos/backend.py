@@ -1,0 +1,542 @@
+"""The Mesos backend: the scheduler as a Mesos framework, through the v1 scheduler driver.
+
+The driver's callbacks run on its thread and only queue (and wake the scheduling loop);
+everything else happens in the round, through the ``Backend`` methods:
+
+* ``offers()`` (called when tasks are pending) gives the held offers, one per agent, and
+  revives offers if they were suppressed; ``launch`` accepts an agent's offers with its
+  tasks; offers no round used are declined with a filter, and when nothing is pending any
+  more offers are suppressed.
+* ``poll()`` turns the queued status updates into the scheduler's states (Aurora's mapping,
+  ``status.py``), acknowledges the updates of the previous poll (which the round has
+  persisted by now), reconciles after every (re)subscription and periodically, re-sends
+  unanswered kills and ends partitions the job's PartitionPolicy no longer waits for.
+
+The framework id is stored when Mesos first gives it, so a restarted scheduler fails over
+(re-subscribes with it) and keeps its tasks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aurora_provider.framework.backends.base import Launch, StatusUpdate
+from aurora_provider.framework.backends.mesos import resources, status
+from aurora_provider.framework.backends.mesos.sandboxes import SandboxLogs
+from aurora_provider.framework.backends.mesos.settings import MesosSettings
+from aurora_provider.framework.placement.offers import Offer
+from aurora_provider.framework.storage.scheduler_state import (
+    FRAMEWORK_ID,
+    SchedulerStateRepository,
+)
+from aurora_provider.mesos.errors import NotSubscribed
+from aurora_provider.mesos.scheduler import MesosSchedulerDriver
+from aurora_provider.states.task import TERMINAL, TaskState
+
+log = logging.getLogger(__name__)
+S = TaskState
+# Where recently launched tasks ran, for reading their logs after they ended.
+KEEP_LOCATIONS = 50_000
+
+
+@dataclass(frozen=True)
+class PartitionPolicy:
+    reschedule: bool = True
+    delay_secs: float = 0.0
+
+    @classmethod
+    def of(cls, launch: Launch) -> PartitionPolicy:
+        """The job's policy (Aurora's defaults when it sets none)."""
+        try:
+            policy = json.loads(launch.config.task.executor_data).get("partition_policy")
+        except (ValueError, AttributeError):
+            policy = None
+        if not isinstance(policy, dict):
+            return cls()
+        return cls(bool(policy.get("reschedule", True)), float(policy.get("delay_secs", 0)))
+
+
+@dataclass
+class _Held:
+    offer: dict[str, Any]
+    received: float
+    shown: bool = False  # given to a round that did not use it
+    polls: int = 0  # rounds it has been held through
+
+
+class _Events:
+    """What the driver's thread hands to the round (the callbacks only append here)."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self.lock = threading.Lock()
+        self.statuses: list[dict[str, Any]] = []
+        self.offers: list[dict[str, Any]] = []
+        self.rescinded: list[str] = []
+        self.lost_agents: list[str] = []
+        self.subscribed = 0  # (re)subscriptions not yet reconciled
+        self.new_stream = False  # offers of an earlier subscription are void
+        self.wake = wake
+
+
+class _Callbacks:
+    """The driver's callbacks (pymesos's vocabulary): thin, they queue and wake."""
+
+    def __init__(self, events: _Events, store_framework_id: Callable[[str], None]) -> None:
+        self._events = events
+        self._store_framework_id = store_framework_id
+
+    def _queue(self, action: Callable[[_Events], None]) -> None:
+        with self._events.lock:
+            action(self._events)
+        self._events.wake()
+
+    def _subscribed(self, events: _Events) -> None:
+        events.subscribed += 1
+        events.new_stream = True
+        events.offers.clear()
+
+    def registered(self, driver: Any, framework_id: str, master: dict[str, Any]) -> None:
+        self._store_framework_id(framework_id)
+        log.info("registered with Mesos as framework %s", framework_id)
+        self._queue(self._subscribed)
+
+    def reregistered(self, driver: Any, master: dict[str, Any]) -> None:
+        log.info("re-registered with Mesos")
+        self._queue(self._subscribed)
+
+    def disconnected(self, driver: Any) -> None:
+        log.warning("disconnected from the Mesos master")
+
+    def resourceOffers(self, driver: Any, offers: list[dict[str, Any]]) -> None:
+        self._queue(lambda e: e.offers.extend(offers))
+
+    def offerRescinded(self, driver: Any, offer_id: str) -> None:
+        self._queue(lambda e: e.rescinded.append(offer_id))
+
+    def statusUpdate(self, driver: Any, update: dict[str, Any]) -> None:
+        self._queue(lambda e: e.statuses.append(update))
+
+    def frameworkMessage(self, driver: Any, executor_id: str, agent_id: str,
+                         data: bytes) -> None:
+        log.info("message from executor %s on %s: %r", executor_id, agent_id, data[:200])
+
+    def slaveLost(self, driver: Any, agent_id: str) -> None:
+        log.warning("Mesos agent %s lost", agent_id)
+        self._queue(lambda e: e.lost_agents.append(agent_id))
+
+    def executorLost(self, driver: Any, executor_id: str, agent_id: str,
+                     code: int | None) -> None:
+        log.info("executor %s on %s ended (status %s)", executor_id, agent_id, code)
+
+    def error(self, driver: Any, message: str) -> None:
+        log.error("Mesos: %s", message)
+
+
+class _Sender:
+    """Launches, acknowledgements and kills leave from threads of their own, a
+    few at a time: a round never waits on the thousands of small POSTs a large job brings
+    (one ACCEPT per agent, one ACKNOWLEDGE per update), and they do not wait on each other.
+    The order between calls is not kept, so calls whose order matters (DECLINE, SUPPRESS,
+    REVIVE) are made by the round itself."""
+
+    def __init__(self, threads: int = 4) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._run, name=f"mesos-sender-{i}",
+                                          daemon=True) for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def send(self, call: Callable[[], object]) -> None:
+        self._queue.put(call)
+
+    def stop(self) -> None:
+        """Send what is queued, then end the threads."""
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (call := self._queue.get()) is not None:
+            try:
+                call()
+            except Exception as e:  # the driver reports its own failures; keep sending
+                log.debug("Mesos call failed: %s", e)
+
+
+class MesosBackend:
+    name = "mesos"
+
+    def __init__(self, settings: MesosSettings, state: SchedulerStateRepository, *,
+                 clock: Callable[[], float] = time.time,
+                 driver_factory: Callable[..., Any] = MesosSchedulerDriver,
+                 send_inline: bool = False) -> None:
+        """:param send_inline: make every call on the caller's thread (for tests: the
+        calls are then made when the round makes them)."""
+        self.settings = settings
+        self._state = state
+        self._clock = clock
+        self._driver_factory = driver_factory
+        self._send_inline = send_inline
+        self._wake: Callable[[], None] = lambda: None
+        self._events = _Events(lambda: self._wake())
+        self._driver: Any = None
+        self._sender: _Sender | None = None  # acknowledgements, reconciliation
+        self._launcher: _Sender | None = None  # launches and kills, never queued behind them
+        self._held: dict[str, _Held] = {}  # offer id -> offer
+        self._wanted = False  # a round asked for offers since the last poll
+        self._suppressed = False
+        self._tasks: dict[str, Launch] = {}  # launched and not terminal
+        self._agents: dict[str, str] = {}  # task id -> agent id, as Mesos last said
+        self._kills: dict[str, float] = {}  # task id -> when the kill was last sent
+        self._partitioned: dict[str, float] = {}  # task id -> when it becomes LOST
+        self._to_ack: list[dict[str, Any]] = []
+        self._reports: deque[StatusUpdate] = deque()
+        self._last_reconcile = 0.0
+        self._locations: OrderedDict[str, str] = OrderedDict()  # task id -> agent id
+        self._logs: SandboxLogs | None = None
+        self._lock = threading.RLock()
+
+    # -- the scheduler's side ---------------------------------------------------------------
+
+    def on_event(self, wake: Callable[[], None]) -> None:
+        """Wake the scheduling loop when Mesos sends something (offers, updates)."""
+        self._wake = wake
+
+    def start(self) -> None:
+        framework_id = self._state.get(FRAMEWORK_ID)
+        info = self._framework_info(framework_id)
+        if not self._send_inline:
+            self._launcher = _Sender()
+            self._sender = _Sender()
+        self._logs = SandboxLogs(lambda: self._driver.master if self._driver else None)
+        self._driver = self._driver_factory(
+            _Callbacks(self._events, self._remember_framework_id), info, self.settings.master,
+            principal=self.settings.principal, secret=self.settings.secret,
+            implicit_acknowledgements=False)
+        log.info("subscribing to Mesos at %s as %s", self.settings.master,
+                 f"framework {framework_id}" if framework_id else "a new framework")
+        self._driver.start()
+
+    def stop(self) -> None:
+        """Stop watching: the framework fails over (its tasks keep running). What is queued
+        is sent first (acknowledgements of persisted updates, kills)."""
+        for sender in (self._launcher, self._sender):
+            if sender is not None:
+                sender.stop()
+        self._sender = self._launcher = None
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.stop(failover=True)
+            driver.join(10)
+        logs, self._logs = self._logs, None
+        if logs is not None:
+            logs.close()
+
+    def problem(self) -> str | None:
+        """Why the backend cannot serve yet (None when subscribed)."""
+        driver = self._driver
+        if driver is None:
+            return "the Mesos driver is not started"
+        if driver.connected:
+            return None
+        return str(driver.last_error or f"not subscribed to the Mesos master at "
+                   f"{self.settings.master} yet")
+
+    def _framework_info(self, framework_id: str | None) -> dict[str, Any]:
+        s = self.settings
+        info: dict[str, Any] = {
+            "user": s.user, "name": s.framework_name, "checkpoint": True,
+            "failover_timeout": s.failover_timeout_secs,
+            # Aurora handles TASK_UNREACHABLE (PARTITIONED) itself, by PartitionPolicy.
+            "capabilities": [{"type": "PARTITION_AWARE"}],
+        }
+        if framework_id:
+            info["id"] = {"value": framework_id}
+        if s.role:
+            info["roles"] = [s.role]
+            info["capabilities"].append({"type": "MULTI_ROLE"})
+        if s.principal:
+            info["principal"] = s.principal
+        if s.hostname:
+            info["hostname"] = s.hostname
+        if s.webui_url:
+            info["webui_url"] = s.webui_url
+        return info
+
+    def _remember_framework_id(self, framework_id: str) -> None:
+        if self._state.get(FRAMEWORK_ID) != framework_id:
+            self._state.put(FRAMEWORK_ID, framework_id, self._clock())
+
+    @property
+    def framework_id(self) -> str | None:
+        driver = self._driver
+        value = driver.framework_id if driver is not None else None
+        return str(value) if value else self._state.get(FRAMEWORK_ID)
+
+    # -- offers -------------------------------------------------------------------------------
+
+    def offers(self) -> list[Offer]:
+        with self._lock:
+            self._take_events_offers()
+            self._wanted = True
+            if self._suppressed:
+                self._call("revive")
+                self._suppressed = False
+            by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for held in self._held.values():
+                held.shown = True
+                by_agent[str(held.offer["agent_id"]["value"])].append(held.offer)
+            return [resources.agent_offer(agent, offers) for agent, offers in by_agent.items()]
+
+    def _take_events_offers(self) -> None:
+        events = self._events
+        with events.lock:
+            offers, events.offers = events.offers, []
+            rescinded, events.rescinded = events.rescinded, []
+            lost, events.lost_agents = events.lost_agents, []
+            new_stream, events.new_stream = events.new_stream, False
+        if new_stream:
+            self._held.clear()
+        now = self._clock()
+        for offer in offers:
+            self._held[str(offer["id"]["value"])] = _Held(offer, now)
+            if self._logs is not None:
+                self._logs.learn_agent(str(offer["agent_id"]["value"]), offer.get("url"))
+        for offer_id in rescinded:
+            self._held.pop(offer_id, None)
+        for agent in lost:
+            for offer_id in [o for o, h in self._held.items()
+                             if h.offer["agent_id"]["value"] == agent]:
+                del self._held[offer_id]
+
+    def _release_unused(self) -> None:
+        """Decline what no round wants: everything when nothing is pending (and suppress),
+        else the offers a round saw and could not use, once held long enough."""
+        now = self._clock()
+        for held in self._held.values():
+            held.polls += 1
+        if not self._wanted:  # the last round had nothing pending: this one may have
+            stale = [o for o, h in self._held.items() if h.polls > 1]
+        else:
+            stale = [o for o, h in self._held.items()
+                     if h.shown and now - h.received >= self.settings.offer_hold_secs]
+        if stale:
+            for offer_id in stale:
+                del self._held[offer_id]
+            refuse = self.settings.offer_filter_secs
+            # In order with SUPPRESS and REVIVE: a REVIVE must clear this decline's filter.
+            self._call("decline", stale, {"refuse_seconds": refuse})
+        if not self._wanted and not self._suppressed and self._connected():
+            self._suppressed = True
+            self._call("suppress")
+        self._wanted = False
+
+    # -- launching and killing ----------------------------------------------------------------
+
+    def launch(self, launches: Sequence[Launch]) -> None:
+        by_agent: dict[str, list[Launch]] = defaultdict(list)
+        for launch in launches:
+            by_agent[launch.agent_id].append(launch)
+        with self._lock:
+            framework_id = self.framework_id or ""
+            for agent_id, agent_launches in by_agent.items():
+                offer_ids = [o for o, h in self._held.items()
+                             if h.offer["agent_id"]["value"] == agent_id]
+                if not offer_ids:
+                    for launch in agent_launches:
+                        self._report(launch.task_id, S.LOST, "The agent's offer was "
+                                     "rescinded before the task could be launched")
+                    continue
+                offers = [self._held.pop(o).offer for o in offer_ids]
+                role = resources.offer_role(offers)
+                infos = [resources.task_info(
+                    launch, framework_id=framework_id, role=role,
+                    executor_command=self.settings.executor_command,
+                    executor_name=self.settings.executor_name) for launch in agent_launches]
+                for launch in agent_launches:
+                    self._tasks[launch.task_id] = launch
+                    self._agents[launch.task_id] = agent_id
+                    self._locate(launch.task_id, agent_id)
+                # What the launch leaves of the offers comes back at once: the next task
+                # may want it (a filter here would hold the agent back for its length).
+                self._send_launch(offer_ids, infos, {"refuse_seconds": 0}, agent_launches)
+
+    def _send_launch(self, offer_ids: list[str], infos: list[dict[str, Any]],
+                     filters: dict[str, Any], launches: list[Launch]) -> None:
+        def send() -> None:
+            if self._call("launch", offer_ids, infos, filters):
+                return
+            with self._lock:  # never reached Mesos: the round runs them elsewhere
+                for launch in launches:
+                    self._tasks.pop(launch.task_id, None)
+                    self._report(launch.task_id, S.LOST,
+                                 "The launch could not be sent to the Mesos master")
+            self._wake()
+
+        launcher = self._launcher
+        if launcher is None:
+            send()
+        else:
+            launcher.send(send)
+
+    def kill(self, task_ids: Sequence[str]) -> None:
+        with self._lock:
+            now = self._clock()
+            for task_id in task_ids:
+                self._kills[task_id] = now
+                agent = self._agents.get(task_id)
+                self._send("kill", task_id, agent, urgent=True)
+
+    def _retry_kills(self, now: float, everything: bool) -> None:
+        for task_id, sent in list(self._kills.items()):
+            if everything or now - sent >= self.settings.kill_retry_secs:
+                self._kills[task_id] = now
+                agent = self._agents.get(task_id)
+                self._send("kill", task_id, agent, urgent=True)
+
+    # -- observing ----------------------------------------------------------------------------
+
+    def poll(self) -> list[StatusUpdate]:
+        with self._lock:
+            # The previous poll's updates are persisted by now: Mesos may forget them.
+            acks, self._to_ack = self._to_ack, []
+            for update in acks:
+                self._send("acknowledge", update)
+            self._take_events_offers()
+            self._release_unused()
+            events = self._events
+            with events.lock:
+                statuses, events.statuses = events.statuses, []
+                subscribed, events.subscribed = events.subscribed, 0
+            now = self._clock()
+            for update in statuses:
+                self._observe(update, now)
+            if subscribed:
+                self._reconcile(now)
+                self._retry_kills(now, everything=True)
+            else:
+                if now - self._last_reconcile >= self.settings.reconcile_interval_secs:
+                    self._reconcile(now)
+                self._retry_kills(now, everything=False)
+            self._end_partitions(now)
+            reports = list(self._reports)
+            self._reports.clear()
+            return reports
+
+    def _observe(self, update: dict[str, Any], now: float) -> None:
+        if update.get("uuid"):
+            self._to_ack.append(update)
+        task_id = status.task_id(update)
+        agent = status.agent_id(update)
+        if agent:
+            self._agents[task_id] = agent
+            self._locate(task_id, agent)
+        state = status.task_state(update)
+        if state is None:
+            return
+        if state is S.PARTITIONED:
+            launch = self._tasks.get(task_id)
+            policy = PartitionPolicy.of(launch) if launch is not None else PartitionPolicy()
+            if policy.reschedule:
+                self._partitioned.setdefault(task_id, now + policy.delay_secs)
+            else:
+                self._partitioned.pop(task_id, None)
+        else:
+            self._partitioned.pop(task_id, None)
+        if state in TERMINAL:
+            self._tasks.pop(task_id, None)
+            self._kills.pop(task_id, None)
+            self._agents.pop(task_id, None)
+        self._report(task_id, state, status.message(update))
+
+    def _locate(self, task_id: str, agent_id: str) -> None:
+        self._locations[task_id] = agent_id
+        self._locations.move_to_end(task_id)
+        while len(self._locations) > KEEP_LOCATIONS:
+            self._locations.popitem(last=False)
+
+    def _end_partitions(self, now: float) -> None:
+        for task_id, due in list(self._partitioned.items()):
+            if due <= now:
+                del self._partitioned[task_id]
+                self._report(task_id, S.LOST, "Task partitioned for longer than its "
+                             "PartitionPolicy waits")
+
+    def _report(self, task_id: str, state: TaskState, message: str | None) -> None:
+        self._reports.append(StatusUpdate(task_id, state, message))
+
+    # -- recovery -----------------------------------------------------------------------------
+
+    def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
+        """After a scheduler start: remember the launched tasks; Mesos tells their states
+        once subscribed (explicit reconciliation), and about the ones we do not know
+        (implicit reconciliation), which the core then kills."""
+        with self._lock:
+            for launch in running:
+                self._tasks[launch.task_id] = launch
+                if launch.agent_id:
+                    self._agents.setdefault(launch.task_id, launch.agent_id)
+                    self._locate(launch.task_id, launch.agent_id)
+            if self._connected():
+                self._reconcile(self._clock())
+        return []
+
+    def _reconcile(self, now: float) -> None:
+        self._last_reconcile = now
+        known = [{"task_id": {"value": t}, **({"agent_id": {"value": self._agents[t]}}
+                                              if self._agents.get(t) else {})}
+                 for t in self._tasks]
+        if known:
+            self._send("reconcile", known)
+        self._send("reconcile", [])
+
+    # -- logs (the backend's LogSource) -------------------------------------------------------
+
+    def task_logs(self, task_id: str) -> dict[str, Any] | None:
+        logs, agent = self._logs, self._locations.get(task_id)
+        return logs.task_logs(task_id, agent) if logs is not None else None
+
+    def task_log(self, task_id: str, process: str, run: int, stream: str,
+                 tail_bytes: int) -> str | None:
+        logs, agent = self._logs, self._locations.get(task_id)
+        if logs is None:
+            return None
+        return logs.task_log(task_id, agent, process, run, stream, tail_bytes)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _connected(self) -> bool:
+        return self._driver is not None and bool(self._driver.connected)
+
+    def _call(self, method: str, *args: Any) -> bool:
+        """A driver call the round needs made now; False when it could not be."""
+        driver = self._driver
+        if driver is None:
+            return False
+        try:
+            getattr(driver, method)(*args)
+        except Exception as e:  # the driver's errors say why in one line
+            # The driver logs being unsubscribed once; calls sent meanwhile need not each.
+            log.log(logging.DEBUG if isinstance(e, NotSubscribed) else logging.WARNING,
+                    "Mesos %s failed: %s", method, e)
+            return False
+        return True
+
+    def _send(self, method: str, *args: Any, urgent: bool = False) -> None:
+        """A driver call that may leave later: with the launches when ``urgent`` (kills),
+        else in the background (acknowledgements, reconciliation)."""
+        sender = self._launcher if urgent else self._sender
+        if sender is None:
+            self._call(method, *args)
+        else:
+            sender.send(functools.partial(self._call, method, *args))

@@ -1,0 +1,30 @@
+"""How the scheduler registers with Mesos and what it asks of it (the ``--mesos-*`` flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class MesosSettings:
+    master: str  # "host:port" or "zk://host:port,.../path"
+    framework_name: str = "Aurora"
+    role: str | None = None  # None: Mesos's default role "*"
+    principal: str | None = None
+    secret: str | None = None
+    user: str = ""  # the user tasks run as when the executor cannot say; "" = the agent's
+    hostname: str = ""
+    webui_url: str | None = None
+    failover_timeout_secs: float = 21 * DAY  # Aurora's default: three weeks
+    executor_command: str = "aurora-executor"
+    executor_name: str = "AuroraExecutor"
+    # Offers no pending task could use are declined with this filter (Aurora: 5 s).
+    offer_filter_secs: float = 5.0
+    # Unused offers are kept this long for tasks that become pending meanwhile.
+    offer_hold_secs: float = 1.0
+    # Aurora reconciles explicitly and implicitly every hour, and at every (re)subscription.
+    reconcile_interval_secs: float = 3600.0
+    # A kill without an answer is sent again after this long (Aurora retries kills too).
+    kill_retry_secs: float = 30.0
