@@ -298,3 +298,33 @@ def test_bytes_are_base64_in_task_data() -> None:
     raw = json.loads(base64.b64decode(task.to_base64()))
     assert raw["ports"] == {"http": 31000}
     assert AssignedTask.from_base64(task.to_base64()) == task
+
+
+def test_a_rescinded_offer_is_not_used(world: MesosWorld, tmp_path: Path) -> None:
+    world.driver.cb.resourceOffers(world.driver, [offer("o1", "a1")])
+    world.driver.cb.offerRescinded(world.driver, "o1")
+    (task_id,) = world.create(tmp_path)
+    world.rounds(1)
+    assert world.driver.named("launch") == []
+    assert world.parts.ledger.get(task_id).status is S.PENDING  # type: ignore[union-attr]
+    world.driver.cb.resourceOffers(world.driver, [offer("o2", "a2")])
+    world.rounds(1)
+    ((offer_ids, _, _),) = world.driver.named("launch")
+    assert offer_ids == ["o2"]
+
+
+def test_a_launch_that_cannot_reach_mesos_is_lost_and_rescheduled(world: MesosWorld,
+                                                                 tmp_path: Path) -> None:
+    (task_id,) = world.create(tmp_path)
+    world.driver.cb.resourceOffers(world.driver, [offer("o1", "a1")])
+
+    def unreachable(*_: Any) -> None:
+        raise ConnectionError("cannot send ACCEPT to Mesos master m:5050: connection refused")
+
+    world.driver.launch = unreachable  # type: ignore[method-assign]
+    world.rounds(2)
+    lost = world.store.tasks.task(task_id)
+    assert lost is not None and lost.status is S.LOST
+    events = world.store.tasks.events(task_ids=[task_id])[task_id]
+    assert "could not be sent to the Mesos master" in (events[-1].message or "")
+    assert [r.status for r in world.active(JOB)] in ([S.PENDING], [S.THROTTLED])
