@@ -147,15 +147,13 @@ class Loop:
     loop settles back to the interval once the work is done.
     """
 
-    def __init__(self, scheduler: Scheduler, interval: float) -> None:
+    def __init__(self, scheduler: Scheduler, interval: float, woken: threading.Event) -> None:
+        """:param woken: what wakes the loop when set (a commit, a backend's event)."""
         self._scheduler = scheduler
         self._interval = interval
         self._stop = threading.Event()
-        self._woken = threading.Event()
+        self._woken = woken
         self._thread = threading.Thread(target=self._run, name="scheduling-loop", daemon=True)
-
-    def wake(self) -> None:
-        self._woken.set()
 
     def start(self) -> None:
         self._thread.start()
@@ -174,16 +172,6 @@ class Loop:
                 log.exception("scheduling round failed")
                 self._stop.wait(self._interval)  # and not in a hot loop
             self._woken.wait(self._interval)
-
-
-class _Relay:
-    """A wake-up callable handed out before the loop it wakes exists."""
-
-    def __init__(self) -> None:
-        self.target: Callable[[], None] = lambda: None
-
-    def __call__(self) -> None:
-        self.target()
 
 
 @dataclass(frozen=True)
@@ -227,18 +215,17 @@ class Daemon:
             except BaseException:
                 store.close()
                 raise
-            woken = _Relay()
+            woken = threading.Event()  # handed out before the loop it wakes exists
             try:
                 parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
                                  auth, clock=self._clock, is_leader=lambda: self.running,
-                                 wake=woken)
+                                 wake=woken.set)
                 parts.recover()
             except BaseException:
                 backend.stop()
                 store.close()
                 raise
-            loop = Loop(parts.scheduler, self.settings.scheduler.round_interval_secs)
-            woken.target = loop.wake
+            loop = Loop(parts.scheduler, self.settings.scheduler.round_interval_secs, woken)
             loop.start()
             self.parts, self._loop = parts, loop
             log.info("scheduler for cluster %s started", self.settings.scheduler.cluster)

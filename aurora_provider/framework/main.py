@@ -30,7 +30,7 @@ from aurora_provider.framework.http.auth import embedded_auth_file
 from aurora_provider.framework.operations.settings import OpsSettings
 from aurora_provider.framework.placement.offers import Overhead
 from aurora_provider.framework.storage.store import Store
-from aurora_provider.mesos.detector import detector_for
+from aurora_provider.mesos.detector import check_master
 
 log = logging.getLogger("aurora_provider.framework")
 
@@ -186,7 +186,7 @@ def mesos_settings(args: argparse.Namespace) -> MesosSettings:
         raise SchedulerError("--backend mesos needs --mesos-master HOST:PORT or "
                              "zk://HOST:PORT[,...]/PATH")
     try:
-        detector_for(args.mesos_master).stop()  # parses it; connects to nothing yet
+        check_master(args.mesos_master)
     except ValueError as e:
         raise SchedulerError(f"--mesos-master {args.mesos_master!r}: {e}") from e
     secret = None

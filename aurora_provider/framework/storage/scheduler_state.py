@@ -24,7 +24,3 @@ class SchedulerStateRepository:
         with self._db.transaction() as tx:
             tx.execute(scheduler_state.delete().where(scheduler_state.c.name == name))
             tx.execute(scheduler_state.insert().values(name=name, value=value, updated_at=now))
-
-    def delete(self, name: str) -> None:
-        with self._db.transaction() as tx:
-            tx.execute(scheduler_state.delete().where(scheduler_state.c.name == name))

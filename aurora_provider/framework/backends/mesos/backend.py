@@ -44,7 +44,9 @@ from aurora_provider.states.task import TERMINAL, TaskState
 
 log = logging.getLogger(__name__)
 S = TaskState
-# Where recently launched tasks ran, for reading their logs after they ended.
+# Where this many recent tasks ran is remembered (kills, reconciliation, and reading logs
+# after a task ended); a kill or reconciliation of a task forgotten goes without its agent,
+# which Mesos accepts.
 KEEP_LOCATIONS = 50_000
 
 
@@ -196,13 +198,13 @@ class MesosBackend:
         self._wanted = False  # a round asked for offers since the last poll
         self._suppressed = False
         self._tasks: dict[str, Launch] = {}  # launched and not terminal
-        self._agents: dict[str, str] = {}  # task id -> agent id, as Mesos last said
         self._kills: dict[str, float] = {}  # task id -> when the kill was last sent
         self._partitioned: dict[str, float] = {}  # task id -> when it becomes LOST
         self._to_ack: list[dict[str, Any]] = []
         self._reports: deque[StatusUpdate] = deque()
         self._last_reconcile = 0.0
-        self._locations: OrderedDict[str, str] = OrderedDict()  # task id -> agent id
+        # task id -> agent id, as the launch or Mesos last said; the oldest forgotten first
+        self._locations: OrderedDict[str, str] = OrderedDict()
         self._logs: SandboxLogs | None = None
         self._lock = threading.RLock()
 
@@ -365,7 +367,6 @@ class MesosBackend:
                     executor_name=self.settings.executor_name) for launch in agent_launches]
                 for launch in agent_launches:
                     self._tasks[launch.task_id] = launch
-                    self._agents[launch.task_id] = agent_id
                     self._locate(launch.task_id, agent_id)
                 # What the launch leaves of the offers comes back at once: the next task
                 # may want it (a filter here would hold the agent back for its length).
@@ -394,14 +395,14 @@ class MesosBackend:
             now = self._clock()
             for task_id in task_ids:
                 self._kills[task_id] = now
-                agent = self._agents.get(task_id)
+                agent = self._locations.get(task_id)
                 self._send("kill", task_id, agent, urgent=True)
 
     def _retry_kills(self, now: float, everything: bool) -> None:
         for task_id, sent in list(self._kills.items()):
             if everything or now - sent >= self.settings.kill_retry_secs:
                 self._kills[task_id] = now
-                agent = self._agents.get(task_id)
+                agent = self._locations.get(task_id)
                 self._send("kill", task_id, agent, urgent=True)
 
     # -- observing ----------------------------------------------------------------------------
@@ -439,7 +440,6 @@ class MesosBackend:
         task_id = status.task_id(update)
         agent = status.agent_id(update)
         if agent:
-            self._agents[task_id] = agent
             self._locate(task_id, agent)
         state = status.task_state(update)
         if state is None:
@@ -456,7 +456,6 @@ class MesosBackend:
         if state in TERMINAL:
             self._tasks.pop(task_id, None)
             self._kills.pop(task_id, None)
-            self._agents.pop(task_id, None)
         self._report(task_id, state, status.message(update))
 
     def _locate(self, task_id: str, agent_id: str) -> None:
@@ -484,8 +483,7 @@ class MesosBackend:
         with self._lock:
             for launch in running:
                 self._tasks[launch.task_id] = launch
-                if launch.agent_id:
-                    self._agents.setdefault(launch.task_id, launch.agent_id)
+                if launch.agent_id and launch.task_id not in self._locations:
                     self._locate(launch.task_id, launch.agent_id)
             if self._connected():
                 self._reconcile(self._clock())
@@ -493,8 +491,8 @@ class MesosBackend:
 
     def _reconcile(self, now: float) -> None:
         self._last_reconcile = now
-        known = [{"task_id": {"value": t}, **({"agent_id": {"value": self._agents[t]}}
-                                              if self._agents.get(t) else {})}
+        known = [{"task_id": {"value": t}, **({"agent_id": {"value": self._locations[t]}}
+                                              if t in self._locations else {})}
                  for t in self._tasks]
         if known:
             self._send("reconcile", known)
