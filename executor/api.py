@@ -1,9 +1,10 @@
 """The executor's Python API, for the scheduler's local backend and the observer.
 
 ``CheckpointReader`` lists the tasks under a checkpoint root and returns one task's state
-as an immutable ``TaskView``; ``runner_argv`` is how to start a runner; ``kill_task`` stops
-a task whether or not its runner is alive; ``collect_garbage`` removes old sandboxes and
-checkpoints; ``TaskPaths`` and ``run_log_dir`` say where a task's files and logs are.
+as an immutable ``TaskView`` (``logs_listing``: its processes and runs as JSON);
+``runner_argv`` is how to start a runner; ``kill_task`` stops a task whether or not its
+runner is alive; ``collect_garbage`` removes old sandboxes and checkpoints; ``TaskPaths``
+and ``run_log_dir`` say where a task's files and logs are.
 Nothing else of the executor is meant to be imported from outside it.
 """
 
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aurora_provider.states.executor_task import ExecutorTaskState
 
@@ -35,6 +37,7 @@ __all__ = [
     "TaskView",
     "collect_garbage",
     "kill_task",
+    "logs_listing",
     "run_log_dir",
     "runner_argv",
 ]
@@ -119,3 +122,14 @@ def kill_task(
 
     runner = load_runner(Path(checkpoint_root), task_id, quiet=True)
     return runner.kill(grace)
+
+
+def logs_listing(task_id: str, sandbox: str | None,
+                 processes: Mapping[str, ProcessView]) -> dict[str, Any]:
+    """A task's processes and their runs (of a ``TaskView``) as JSON types: what a scheduler
+    serves as the task's logs, each run's stdout and stderr under ``run_log_dir``."""
+    return {"task_id": task_id, "sandbox": sandbox, "processes": [
+        {"name": name, "runs": [
+            {"run": r.run, "state": r.state, "return_code": r.return_code,
+             "start_time": r.start_time, "stop_time": r.stop_time} for r in proc.runs]}
+        for name, proc in sorted(processes.items())]}

@@ -27,7 +27,15 @@ from pathlib import Path
 
 from aurora_provider.mesos.task_data import AssignedTask
 
-from ..api import CheckpointReader, ExecutorError, TaskPaths, TaskView, kill_task, runner_argv
+from ..api import (
+    CheckpointReader,
+    ExecutorError,
+    TaskPaths,
+    TaskView,
+    kill_task,
+    logs_listing,
+    runner_argv,
+)
 from ..core import killer
 from ..runner_main import EXIT_INVALID
 from .status import EXECUTOR_TERMINATED, INVALID, Report, report_of
@@ -136,11 +144,7 @@ class TaskRun:
 
     def _write_listing(self, view: TaskView) -> None:
         """``task_logs.json``: the processes and runs whose logs the scheduler can read."""
-        listing = {"task_id": self.task_id, "sandbox": view.sandbox, "processes": [
-            {"name": name, "runs": [
-                {"run": r.run, "state": r.state, "return_code": r.return_code,
-                 "start_time": r.start_time, "stop_time": r.stop_time} for r in proc.runs]}
-            for name, proc in sorted(view.processes.items())]}
+        listing = logs_listing(self.task_id, view.sandbox, view.processes)
         path = self.mesos_sandbox / TASK_LOGS_FILE
         temporary = path.with_suffix(".tmp")
         try:  # replaced whole, so a reader never sees half of it

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.mesos_cluster import agent_files, wire
@@ -25,6 +25,7 @@ from tests.mesos_cluster.http_common import (
     Refusal,
     read_call,
     require_json_accept,
+    unexpected,
 )
 from tests.mesos_cluster.master_state import RecordedCall
 from tests.mesos_cluster.wire import Json
@@ -81,11 +82,8 @@ class ExecutorEndpoint:
         except Refusal as refusal:
             self._record(call or refusal.body, refusal.status)
             return refusal.response()
-        except ClientDisconnect:  # the caller went away mid-request (it was killed)
-            return PlainTextResponse("client disconnected", 499)
-        except Exception as e:  # a bug of the test cluster: it must not pass unnoticed
-            self.agent.actor.record(f"{request.url.path} failed: {e!r}", e)
-            return PlainTextResponse(f"test Mesos cluster failure: {e!r}", 500)
+        except Exception as e:
+            return unexpected(self.agent.actor, request, e)
         self._record(call, response.status_code)
         return response
 

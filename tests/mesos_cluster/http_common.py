@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import TYPE_CHECKING
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from tests.mesos_cluster import schema
 from tests.mesos_cluster.wire import Json
+
+if TYPE_CHECKING:
+    from tests.mesos_cluster.actor import Actor
 
 APPLICATION_JSON = "application/json"
 APPLICATION_PROTOBUF = "application/x-protobuf"
@@ -99,3 +103,13 @@ def basic_principal(request: Request) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return principal, secret
+
+
+def unexpected(actor: Actor, request: Request, error: Exception) -> Response:
+    """The answer to an exception that is not a refusal: a caller that went away mid-request
+    (it was killed) is no failure; anything else is a bug of the test cluster, recorded so
+    that it cannot pass unnoticed (``MesosCluster.stop`` raises it)."""
+    if isinstance(error, ClientDisconnect):
+        return PlainTextResponse("client disconnected", 499)
+    actor.record(f"{request.url.path} failed: {error!r}", error)
+    return PlainTextResponse(f"test Mesos cluster failure: {error!r}", 500)

@@ -15,7 +15,7 @@ import uuid as uuidlib
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,6 +29,7 @@ from tests.mesos_cluster.http_common import (
     basic_principal,
     read_call,
     require_json_accept,
+    unexpected,
 )
 from tests.mesos_cluster.master_state import RecordedCall
 from tests.mesos_cluster.wire import Json
@@ -94,11 +95,8 @@ class SchedulerEndpoint:
         except Refusal as refusal:
             self._record(body or refusal.body or await _any_json(request), refusal.status)
             return refusal.response()
-        except ClientDisconnect:  # the caller went away mid-request (it was killed)
-            return PlainTextResponse("client disconnected", 499)
-        except Exception as e:  # a bug of the test cluster: it must not pass unnoticed
-            self.master.actor.record(f"{request.url.path} failed: {e!r}", e)
-            return PlainTextResponse(f"test Mesos cluster failure: {e!r}", 500)
+        except Exception as e:
+            return unexpected(self.master.actor, request, e)
         self._record(body, response.status_code)
         return response
 

@@ -37,7 +37,7 @@ from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.states.executor_task import ExecutorTaskState as X
 from aurora_provider.states.health import READY, HealthState
 from aurora_provider.states.task import TERMINAL, TaskState
-from executor.api import InvalidTask, TaskPaths, run_log_dir
+from executor.api import InvalidTask, TaskPaths, logs_listing, run_log_dir
 
 log = logging.getLogger(__name__)
 S = TaskState
@@ -321,11 +321,7 @@ class LocalBackend:
         view = self.executor.task(task_id)
         if view is None:
             return None
-        return {"task_id": task_id, "sandbox": view.sandbox, "processes": [
-            {"name": name, "runs": [
-                {"run": r.run, "state": r.state, "return_code": r.return_code,
-                 "start_time": r.start_time, "stop_time": r.stop_time} for r in proc.runs]}
-            for name, proc in sorted(view.processes.items())]}
+        return logs_listing(task_id, view.sandbox, view.processes)
 
     def task_log(self, task_id: str, process: str, run: int, stream: str,
                  tail_bytes: int) -> str | None:
