@@ -152,7 +152,9 @@ def test_pause_resume_abort_and_autopause(daemon: Daemon, tmp_path: Path) -> Non
 
 def test_pulsed_update_waits_for_pulses(daemon: Daemon, tmp_path: Path) -> None:
     key = _started(daemon, _wire(tmp_path, "upd-pulse", "sleep 600", instances=1))
-    new = _wire(tmp_path, "upd-pulse", "sleep 601", instances=1)
+    # Watched longer than the pulse interval: the update cannot end before it awaits a pulse
+    # (rounds run as soon as there is work, so a short watch could).
+    new = _wire(tmp_path, "upd-pulse", "sleep 601", instances=1, watch_secs=10)
     # Below the configuration's 60 s minimum, through the API directly, to see a timeout.
     new["update_config"]["pulse_interval_secs"] = 1
 
