@@ -71,8 +71,10 @@ class Agent(AgentCore):
         self.actor.call(self._die, False)
         self.http.stop(abort=True)
         time.sleep(downtime)
-        self.http.start()
+        # Recovered state first, then the executors may reconnect: one that re-subscribed
+        # before it was marked as re-registering would be destroyed as never come back.
         self.actor.call(self._recover)
+        self.http.start()
 
     def stop(self) -> None:
         """The end of the test: every executor destroyed, the server and loop stopped."""
