@@ -6,6 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 
+# A real browser for the UI's tests (Playwright drives Debian's chromium; it downloads none).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing Debian's chromium package (the UI's browser tests)"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy (strict)"

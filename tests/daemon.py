@@ -32,6 +32,10 @@ FAST_FLAGS = [
     "--local-disk-mb", "65536", "--local-hostname", "localhost",
 ]
 
+# Each test daemon's observer on a port of its own (the default 1338 would clash); a test's
+# own --observer-listen comes later on the command line, and wins.
+OBSERVER_FLAGS = ["--observer-listen", "127.0.0.1:0"]
+
 
 def executor_command(root: Path) -> str:
     """How the test Mesos cluster's agents start our executor (the module, so no reinstall
@@ -72,7 +76,7 @@ class Daemon:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "aurora_provider.framework.main",
                 "--listen", f"127.0.0.1:{self.port}", "--work-dir", str(self.work_dir),
-                *FAST_FLAGS, *self.extra]
+                *FAST_FLAGS, *OBSERVER_FLAGS, *self.extra]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env)

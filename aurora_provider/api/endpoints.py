@@ -148,7 +148,7 @@ def _pulse(key: Key, update_id: str | None = None) -> Parts:
     return _update_action(key, None, update_id)
 
 
-def _cron_runs(key: Key, limit: int = 20) -> Parts:
+def _keyed_newest(key: Key, limit: int = 20) -> Parts:
     return Parts(key_parts(key), query={"limit": limit})
 
 
@@ -217,6 +217,9 @@ class Endpoints:
                       missing=JobNotFound)
     diff = E("POST", _JOB + "/diff", m.JobDiff, _diff,
              "What a configuration would change in the running job.", missing=JobNotFound)
+    job_configs = E("GET", _JOB + "/configs", m.JobConfigHistory, _keyed_newest,
+                    "The configurations the job has had, newest first (also once killed).",
+                    missing=JobNotFound)
     task = E("GET", "/api/v1/tasks/{task_id}", m.TaskModel, _task, "One task.",
              missing=TaskNotFound)
     task_logs = E("GET", "/api/v1/tasks/{task_id}/logs", m.TaskLogs, _task,
@@ -255,7 +258,7 @@ class Endpoints:
                         missing=CronJobNotFound)
     start_cron = E("POST", _CRON + "/start", m.CronRunModel, _keyed,
                    "Run a cron job now, under its collision policy.", missing=CronJobNotFound)
-    cron_runs = E("GET", _CRON + "/runs", m.CronRunList, _cron_runs,
+    cron_runs = E("GET", _CRON + "/runs", m.CronRunList, _keyed_newest,
                   "The cron job's runs, newest first.", missing=CronJobNotFound)
 
     # -- quotas, maintenance, admin ------------------------------------------------------------

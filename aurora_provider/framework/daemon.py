@@ -5,7 +5,8 @@ handing each part exactly what it needs (round hooks, job guards and placement p
 construction). ``Daemon`` opens the store and the backend from settings and offers
 ``start()`` / ``stop()``: what a replica calls when it wins a leader election and when it
 loses it, any number of times in one process. Its ``asgi`` app stays up across both and
-answers 503 while the scheduler is stopped.
+answers 503 while the scheduler is stopped. The local backend's observer child, when there
+is one, is started and stopped with the scheduler.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from aurora_provider.api.errors import SchedulerUnavailable
 from aurora_provider.framework.backends.base import Backend, EventSource, LogSource, Readiness
+from aurora_provider.framework.backends.local.observer import ObserverProcess
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.core.lifecycle import TaskLifecycle
 from aurora_provider.framework.core.metrics import SchedulerMetrics
@@ -87,10 +89,12 @@ class Parts:
 def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: OpsSettings,
              auth: Authenticator, *, clock: Callable[[], float] = time.time,
              is_leader: Callable[[], bool] = lambda: True,
-             wake: Callable[[], None] = lambda: None) -> Parts:
+             wake: Callable[[], None] = lambda: None,
+             observer_url: str | None = None) -> Parts:
     """Wire every part over ``store`` and ``backend`` (no thread, nothing started).
 
     ``wake`` is called when a round has work: a commit, or an event of the backend.
+    ``observer_url`` is what ``ClusterInfo`` says of the agents' observers.
     """
     metrics = SchedulerMetrics(store.tasks.count_by_status)
     config_of = store.jobs.config
@@ -120,7 +124,8 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
     app = create_app(ApiServices(
         cluster=settings.cluster, backend_name=backend.name, jobs=jobs, updates=updates,
         cron=cron, quotas=quotas, maintenance=maintenance, backups=backups,
-        housekeeping=housekeeping, logs=backend if isinstance(backend, LogSource) else None,
+        housekeeping=housekeeping, config_history=store.jobs.config_history,
+        observer_url=observer_url, logs=backend if isinstance(backend, LogSource) else None,
         readiness=backend.problem if isinstance(backend, Readiness) else lambda: None,
         metrics=metrics, auth=auth, clock=clock, is_leader=is_leader))
     return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
@@ -180,6 +185,8 @@ class DaemonSettings:
     auth_file: Path
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    # The agents' observers, a template with ``{host}`` (None: no observer).
+    observer_url: str | None = None
 
 
 class Daemon:
@@ -188,13 +195,16 @@ class Daemon:
     :param settings: where the store and the auth file are, and every tunable.
     :param backend: makes the backend for one start over its store (a fresh one each time).
     :param clock: the clock of every part (tests move it).
+    :param observer: the local backend's observer child, run while the scheduler runs.
     """
 
     def __init__(self, settings: DaemonSettings, backend: Callable[[Store], Backend], *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 observer: ObserverProcess | None = None) -> None:
         self.settings = settings
         self._make_backend = backend
         self._clock = clock
+        self.observer = observer
         self._lock = threading.Lock()
         self.parts: Parts | None = None
         self._loop: Loop | None = None
@@ -219,8 +229,10 @@ class Daemon:
             try:
                 parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
                                  auth, clock=self._clock, is_leader=lambda: self.running,
-                                 wake=woken.set)
+                                 wake=woken.set, observer_url=self.settings.observer_url)
                 parts.recover()
+                if self.observer is not None:
+                    self.observer.start()
             except BaseException:
                 backend.stop()
                 store.close()
@@ -232,7 +244,8 @@ class Daemon:
             return parts
 
     def stop(self) -> None:
-        """Stop the loop, the backend (tasks keep running) and close the store."""
+        """Stop the loop, the observer, the backend (tasks keep running) and close the
+        store."""
         with self._lock:
             parts, loop = self.parts, self._loop
             self.parts, self._loop = None, None
@@ -240,6 +253,8 @@ class Daemon:
             return
         if loop is not None:
             loop.stop()
+        if self.observer is not None:
+            self.observer.stop()
         parts.backend.stop()
         parts.store.close()
         log.info("scheduler for cluster %s stopped", self.settings.scheduler.cluster)

@@ -22,6 +22,7 @@ from aurora_provider.api.paths import aurora_home, default_token_file
 from aurora_provider.errors import run_command
 from aurora_provider.framework.backends.base import Backend
 from aurora_provider.framework.backends.local.backend import Capacity, LocalBackend
+from aurora_provider.framework.backends.local.observer import ObserverProcess
 from aurora_provider.framework.backends.mesos import MesosBackend, MesosSettings
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_imported_objects
@@ -39,6 +40,10 @@ log = logging.getLogger("aurora_provider.framework")
 # log pumping. Aurora reserved 0.25 CPU and 128 MB for its Python 2 Thermos.
 DEFAULT_EXECUTOR_CPU = 0.05
 DEFAULT_EXECUTOR_RAM_MB = 32.0
+# Aurora's observer port, on every agent; the local backend's own observer listens there too.
+OBSERVER_PORT = 1338
+DEFAULT_OBSERVER_URL = f"http://{{host}}:{OBSERVER_PORT}"
+OFF = ("", "off", "none")
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -110,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
                      metavar="NAME=VALUE")
     loc.add_argument("--local-agents", type=int, default=1, metavar="N",
                      help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
+    loc.add_argument("--observer-listen", metavar="HOST:PORT|off",
+                     help=f"where this host's observer serves (default 127.0.0.1:{OBSERVER_PORT};"
+                     " port 0: any free port); the scheduler runs it as its child")
     m, ms = p.add_argument_group("mesos backend"), MesosSettings(master="")
     m.add_argument("--mesos-master", metavar="HOST:PORT|zk://HOSTS/PATH",
                    help="the Mesos master, or the ZooKeeper path its masters register under")
@@ -133,6 +141,9 @@ def parser() -> argparse.ArgumentParser:
                    metavar="SECS", help="periodic reconciliation with Mesos (%(default)g)")
     m.add_argument("--kill-retry", type=float, default=ms.kill_retry_secs, metavar="SECS",
                    help="an unanswered kill is sent again after this long (%(default)g)")
+    p.add_argument("--observer-url", metavar="TEMPLATE|off",
+                   help="the agents' observers for the UI, with {host} for the task's host "
+                   f"(default: the local observer's URL; Mesos: {DEFAULT_OBSERVER_URL})")
     ops = p.add_argument_group("operations")
     ops.add_argument("--preemption-delay", type=float, default=o.preemption_delay_secs,
                      metavar="SECS",
@@ -225,9 +236,68 @@ def check_listen(host: str, port: int) -> None:
         raise SchedulerError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
 
 
+def observer_template(text: str | None) -> str | None:
+    """``--observer-url``: None when not given or off; else a template naming ``{host}``."""
+    if text is None or text.strip().lower() in OFF:
+        return None
+    try:
+        text.format(host="agent")
+        ok = "{host}" in text
+    except (IndexError, KeyError, ValueError):
+        ok = False
+    if not ok:
+        raise SchedulerError(f"--observer-url {text!r}: expected a URL template with {{host}} "
+                             f"(and no other braces), e.g. {DEFAULT_OBSERVER_URL}, or off")
+    return text
+
+
+def observer_listen(text: str | None) -> tuple[str, int] | None:
+    """``--observer-listen``: where the local observer binds, None when off."""
+    if text is None:
+        return "127.0.0.1", OBSERVER_PORT
+    if text.strip().lower() in OFF:
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise SchedulerError(f"--observer-listen {text!r}: expected HOST:PORT (port 0: any "
+                             "free port) or off")
+    return host.strip("[]"), int(port)
+
+
+def local_observer(args: argparse.Namespace, work_dir: Path) -> ObserverProcess | None:
+    """The local backend's observer, its port bound now (a taken one stops the start here,
+    before anything runs); None for the Mesos backend, whose agents run their own."""
+    listen = observer_listen(args.observer_listen) if args.backend == "local" else None
+    if listen is None:
+        return None
+    # The local backend's checkpoint root (``LocalBackend.checkpoint_root``).
+    return ObserverProcess.bind(*listen, checkpoint_root=work_dir / "checkpoints",
+                                log_file=work_dir / "observer.log")
+
+
+def cluster_observer_url(args: argparse.Namespace, observer: ObserverProcess | None) -> str | None:
+    """What ``ClusterInfo.observer_url`` says: the flag when given, else the local observer's
+    own URL, else (Mesos) Aurora's port on every agent."""
+    if args.observer_url is not None:
+        return observer_template(args.observer_url)
+    if args.backend == "mesos":
+        return DEFAULT_OBSERVER_URL
+    return observer.url if observer is not None else None
+
+
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
+    observer_template(args.observer_url)  # a bad template stops the start before anything
     work_dir = (args.work_dir or aurora_home() / "scheduler").expanduser().resolve()
+    observer = local_observer(args, work_dir)
+    try:
+        return serve(args, work_dir, observer)
+    finally:
+        if observer is not None:
+            observer.close()
+
+
+def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | None) -> int:
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
         auth_file = args.auth_file or embedded_auth_file(
@@ -235,14 +305,15 @@ def run(args: argparse.Namespace) -> int:
         freeze_imported_objects()
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
-            scheduler=scheduler_settings(args), ops=ops_settings(args)),
-            backend=backend_factory(args, work_dir))
+            scheduler=scheduler_settings(args), ops=ops_settings(args),
+            observer_url=cluster_observer_url(args, observer)),
+            backend=backend_factory(args, work_dir), observer=observer)
         daemon.start()
     except OSError as e:  # a work dir or token file we may not write
         raise SchedulerError(f"cannot start in {work_dir}: {e}") from e
     host, port = args.listen
-    log.info("aurora-scheduler for cluster %s on http://%s:%d (work dir %s)", args.cluster,
-             host, port, work_dir)
+    log.info("aurora-scheduler for cluster %s on http://%s:%d (work dir %s, observer %s)",
+             args.cluster, host, port, work_dir, daemon.settings.observer_url or "none")
     try:
         uvicorn.run(daemon.asgi, host=host, port=port, log_level="warning", access_log=False,
                     interface="asgi3")

@@ -56,7 +56,7 @@ def sample_request(endpoint: Endpoint[Any, Any]) -> Request:
 
 
 def test_no_method_of_the_old_clients_is_missing() -> None:
-    assert sorted(ENDPOINTS) == sorted(BEFORE)
+    assert set(BEFORE) <= set(ENDPOINTS)
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
@@ -110,6 +110,10 @@ def test_every_path_parameter_is_filled(name: str) -> None:
     ("deschedule_cron", ("c/r/e/n",), {}, Request("DELETE", "/api/v1/cron/r/e/n")),
     ("cron_runs", ("c/r/e/n",), {},
      Request("GET", "/api/v1/cron/r/e/n/runs", params={"limit": "20"})),
+    ("job_configs", ("c/r/e/n",), {},
+     Request("GET", "/api/v1/jobs/r/e/n/configs", params={"limit": "20"})),
+    ("job_configs", ("r/e/n", 2), {},
+     Request("GET", "/api/v1/jobs/r/e/n/configs", params={"limit": "2"})),
     ("set_quota", ("www", 1.0, 64.0, 128.0), {},
      Request("PUT", "/api/v1/quotas/www", {"cpu": 1.0, "ram_mb": 64.0, "disk_mb": 128.0})),
     ("host_status", (), {}, Request("GET", "/api/v1/maintenance")),

@@ -205,6 +205,22 @@ class ClusterInfo(BaseModel):
     backend: str
     leader: bool
     version: str
+    # The agents' observers: a URL template with ``{host}`` (the task's host); None when
+    # this cluster has no observer.
+    observer_url: str | None = None
+
+
+class JobConfigVersion(BaseModel):
+    """One configuration a job has had, first seen at ``created_at``."""
+
+    config_id: int
+    created_at: float
+    job: JobConfiguration
+
+
+class JobConfigHistory(BaseModel):
+    key: str  # cluster/role/environment/name
+    configs: list[JobConfigVersion]  # newest first
 
 
 class ProcessRunModel(BaseModel):

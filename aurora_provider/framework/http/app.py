@@ -1,4 +1,5 @@
-"""The scheduler's FastAPI app: REST under /api/v1, /health, /leaderhealth, /metrics.
+"""The scheduler's FastAPI app: REST under /api/v1, /health, /leaderhealth, /metrics, and a
+small HTML page at /.
 
 Every error is JSON ``{"code", "message"}`` with the status of its class
 (``aurora_provider.api.errors``); bad input is a 4xx naming what is wrong. An illegal state
@@ -22,6 +23,7 @@ from aurora_provider.framework.http.routes import (
     admin,
     cluster,
     cron,
+    home,
     jobs,
     maintenance,
     probes,
@@ -31,7 +33,7 @@ from aurora_provider.framework.http.routes import (
 )
 from aurora_provider.states.machine import IllegalTransition
 
-ROUTERS = (probes.router, cluster.router, jobs.router, tasks.router, updates.router,
+ROUTERS = (home.router, probes.router, cluster.router, jobs.router, tasks.router, updates.router,
            cron.router, quotas.router, maintenance.router, admin.router)
 
 

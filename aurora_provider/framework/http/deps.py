@@ -4,7 +4,7 @@ bearer token (declared as the OpenAPI security scheme), and job paths checked on
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from aurora_provider.framework.operations.cron import CronService
 from aurora_provider.framework.operations.housekeeping import Housekeeping
 from aurora_provider.framework.operations.maintenance import Maintenance
 from aurora_provider.framework.operations.quota import Quotas
+from aurora_provider.framework.storage.jobs import StoredConfig
 from aurora_provider.framework.updates.controller import UpdateController
 
 _KEY_PART = re.compile(r"^[\w\-\.]+$")
@@ -39,12 +40,14 @@ class ApiServices:
     maintenance: Maintenance
     backups: Backups
     housekeeping: Housekeeping
+    config_history: Callable[[str, int], Sequence[StoredConfig]]  # (job path, limit)
     logs: LogSource | None
     metrics: SchedulerMetrics
     auth: Authenticator
     clock: Callable[[], float]
     is_leader: Callable[[], bool] = lambda: True
     readiness: Callable[[], str | None] = lambda: None  # why the backend cannot serve
+    observer_url: str | None = None  # the agents' observers, a template with {host}
 
 
 def _services(request: Request) -> ApiServices:

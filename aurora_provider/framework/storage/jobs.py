@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,15 @@ from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.storage.database import Database, Transaction
 from aurora_provider.framework.storage.rows import JobRow
 from aurora_provider.framework.storage.tables import jobs, task_configs
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """One configuration a job has had: when the scheduler first saw it, and what it is."""
+
+    config_id: int
+    created_at: float
+    config: JobConfig
 
 
 def _job(r: sa.Row[Any]) -> JobRow:
@@ -71,8 +81,26 @@ class JobRepository:
             task_configs.c.config_id == config_id))
         if not rows:
             raise StorageError(f"task configuration {config_id} is missing")
+        return self._parsed(config_id, rows[0].config)
+
+    def config_history(self, job_key: str, limit: int) -> list[StoredConfig]:
+        """The job's configurations, newest first (at most ``limit``). Each is kept once,
+        when first seen: going back to an earlier one (a rollback) adds no row."""
+        rows = self._db.read(
+            sa.select(task_configs.c.config_id, task_configs.c.created_at,
+                      task_configs.c.config)
+            .where(task_configs.c.job_key == job_key)
+            .order_by(task_configs.c.config_id.desc()).limit(limit))
+        return [StoredConfig(r.config_id, r.created_at, self._parsed(r.config_id, r.config))
+                for r in rows]
+
+    def _parsed(self, config_id: int, text: str) -> JobConfig:
+        with self._lock:
+            cached = self._configs.get(config_id)
+        if cached is not None:
+            return cached
         try:
-            parsed = JobConfig.from_text(rows[0].config)
+            parsed = JobConfig.from_text(text)
         except (KeyError, TypeError, ValueError) as e:
             raise StorageError(f"task configuration {config_id} cannot be read: {e}") from e
         with self._lock:

@@ -19,4 +19,5 @@ def whoami(user: Caller) -> m.WhoAmI:
 @router.get("/cluster", response_model=m.ClusterInfo)
 def cluster(services: Services, user: Caller) -> m.ClusterInfo:
     return m.ClusterInfo(name=services.cluster, backend=services.backend_name,
-                         leader=services.is_leader(), version=__version__)
+                         leader=services.is_leader(), version=__version__,
+                         observer_url=services.observer_url)

@@ -1,4 +1,4 @@
-"""Jobs: create, list, status, kill, restart, add instances, diff."""
+"""Jobs: create, list, status, kill, restart, add instances, diff, configuration history."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from aurora_provider.api import models as m
-from aurora_provider.api.errors import InvalidRequest
+from aurora_provider.api.errors import InvalidRequest, JobNotFound
 from aurora_provider.framework.http.deps import Caller, JobPath, OwnedJob, Services
 from aurora_provider.framework.model.job_config import JobConfig
 
@@ -19,6 +19,12 @@ JOB = "/{role}/{environment}/{name}"
 def config_of(job: m.JobConfiguration) -> JobConfig:
     """A request's job, typed: the one place the API's model becomes the scheduler's."""
     return JobConfig.from_wire(job.model_dump(mode="json"))
+
+
+def job_configuration(config: JobConfig) -> m.JobConfiguration:
+    """A stored job, in the API's wire form: the one place the scheduler's becomes the API's
+    (the store keeps the wire form the user sent, so it round-trips)."""
+    return m.JobConfiguration.model_validate(config.wire)
 
 
 @router.get("", response_model=m.JobList)
@@ -68,3 +74,17 @@ def diff(key: JobPath, body: m.DiffRequest, services: Services, user: Caller) ->
     if body.job.key.path() != key:
         raise InvalidRequest(f"the configuration is for job {body.job.key}, the URL names {key}")
     return services.jobs.diff(config_of(body.job))
+
+
+@router.get(JOB + "/configs", response_model=m.JobConfigHistory)
+def job_configs(key: JobPath, services: Services, user: Caller,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> m.JobConfigHistory:
+    # A killed job keeps its history (what ran, for a post-mortem); a job never created has
+    # none.
+    stored = services.config_history(key, limit)
+    full = f"{services.cluster}/{key}"
+    if not stored:
+        raise JobNotFound(f"job {full} not found (no configuration was ever stored)")
+    return m.JobConfigHistory(key=full, configs=[
+        m.JobConfigVersion(config_id=s.config_id, created_at=s.created_at,
+                           job=job_configuration(s.config)) for s in stored])

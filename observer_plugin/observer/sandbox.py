@@ -1,0 +1,71 @@
+"""The one guard between a requested path and the disk: nothing outside the sandbox.
+
+Browse, file, download and the log tail all go through ``resolve_inside``. A request path
+is refused (403) when it is absolute, has a ``..`` component or a NUL byte, or when its
+real path (every symlink followed) is not under the real path of the base directory; a
+path that passes but does not exist is a 404. ``open_inside`` re-checks the opened file
+descriptor itself, so a symlink swapped in between the check and the open is caught too.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import BadRequest, Forbidden, NotFound
+
+
+def _is_under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def resolve_inside(base: str | os.PathLike[str], requested: str) -> Path:
+    """The real path of ``requested`` (relative to ``base``), which must stay under ``base``.
+
+    :raises Forbidden: the path leaves ``base`` (or is not a plain relative path).
+    :raises NotFound: the path stays inside but nothing is there.
+    """
+    if "\x00" in requested:
+        raise Forbidden(f"{requested!r}: a path may not hold a NUL byte")
+    if requested.startswith("/") or requested.startswith("\\"):
+        raise Forbidden(f"{requested}: absolute paths are refused; give one inside the sandbox")
+    parts = [p for p in requested.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise Forbidden(f"{requested}: '..' is refused; give a path inside the sandbox")
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(os.path.join(real_base, *parts))
+    if not _is_under(real, real_base):
+        raise Forbidden(f"{requested}: leads outside the sandbox")
+    if not os.path.exists(real):
+        raise NotFound(f"{requested or '/'}: no such file or directory in the sandbox")
+    return Path(real)
+
+
+def open_inside(base: str | os.PathLike[str], requested: str) -> BinaryIO:
+    """``requested`` opened for reading, checked again through the descriptor itself.
+
+    Only regular files are opened (a FIFO in the sandbox would block the reader forever);
+    the open does not block, and what was opened is checked, not what was asked for.
+    """
+    real = resolve_inside(base, requested)
+    if real.is_dir():
+        raise BadRequest(f"{requested or '/'}: is a directory; browse it instead")
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError as e:
+        raise NotFound(f"{requested}: no such file in the sandbox") from e
+    except OSError as e:
+        raise Forbidden(f"{requested}: cannot be read ({e.strerror})") from e
+    f = os.fdopen(fd, "rb")
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") else real
+        if not _is_under(str(opened), os.path.realpath(base)):
+            raise Forbidden(f"{requested}: leads outside the sandbox")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Forbidden(f"{requested}: not a regular file")
+    except BaseException:
+        f.close()
+        raise
+    return f
