@@ -14,7 +14,8 @@ pytestmark = pytest.mark.process
 
 def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "aurora_provider.framework.main", "--work-dir",
-            str(tmp_path / "work"), "--observer-listen", "127.0.0.1:0", *flags]
+            str(tmp_path / "work"), "--observer-listen", "127.0.0.1:0",
+            "--listen", "127.0.0.1:0", *flags]  # never the default ports a demo may hold
     return subprocess.run(argv, capture_output=True, text=True, timeout=60,
                           env={"AURORA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
 
