@@ -1,0 +1,56 @@
+"""Server-side rendering: one Jinja environment (autoescaped) over the packaged templates."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    moment = datetime.datetime.fromtimestamp(float(epoch), tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _size(count: float | None) -> str:
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)),
+                  autoescape=select_autoescape(default=True, default_for_string=True),
+                  trim_blocks=True, lstrip_blocks=True)
+ENV.filters["when"] = _when
+ENV.filters["size"] = _size
+
+
+def root_of(request: Request) -> str:
+    """Where the app is mounted (``/aurora`` under Airflow), for the pages' links."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def page(request: Request, template: str, status_code: int = 200,
+         **context: Any) -> HTMLResponse:
+    html = ENV.get_template(template).render(root=root_of(request), **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def message(request: Request, title: str, line: str, status_code: int) -> HTMLResponse:
+    """A page of one line: what is missing or wrong (404s, refusals, unreachable parts)."""
+    return page(request, "message.html", status_code, title=title, line=line)
