@@ -4,7 +4,8 @@
 as an immutable ``TaskView`` (``logs_listing``: its processes and runs as JSON);
 ``runner_argv`` is how to start a runner; ``kill_task`` stops a task whether or not its
 runner is alive; ``collect_garbage`` removes old sandboxes and checkpoints; ``TaskPaths``
-and ``run_log_dir`` say where a task's files and logs are.
+and ``run_log_dir`` say where a task's files and logs are; ``disk_usage`` what a directory
+holds.
 Nothing else of the executor is meant to be imported from outside it.
 """
 
@@ -22,7 +23,7 @@ from aurora_provider.states.executor_task import ExecutorTaskState
 
 from .core.gc import GcReport, collect_garbage
 from .core.logs import run_log_dir
-from .core.paths import TaskPaths
+from .core.paths import TaskPaths, disk_usage
 from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
 from .errors import CheckpointError, ExecutorError, InvalidTask
 
@@ -36,6 +37,7 @@ __all__ = [
     "TaskPaths",
     "TaskView",
     "collect_garbage",
+    "disk_usage",
     "kill_task",
     "logs_listing",
     "run_log_dir",

@@ -23,11 +23,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
 
 from aurora_provider.states.process_run import LIVE
+from executor.api import disk_usage
 
 from .index import IndexedTask, TaskIndex
 
@@ -45,16 +47,6 @@ class Sample:
     def as_json(self) -> dict[str, Any]:
         return {"timestamp": self.timestamp, "cpu": self.cpu, "rss": self.rss,
                 "disk": self.disk}  # fmt: skip
-
-
-def disk_usage(path: str) -> int:
-    """Bytes used under ``path`` (blocks, symlinks not followed)."""
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
-    return total
 
 
 def process_table() -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -200,7 +192,7 @@ class ResourceMonitor:
             return last[1]
         measured = self._runner_disk(task, now)
         if measured is None and task.view.sandbox and os.path.isdir(task.view.sandbox):
-            measured = disk_usage(task.view.sandbox)
+            measured = disk_usage(Path(task.view.sandbox))
         if measured is None:
             return last[1] if last else None
         self._disk[task.task_id] = (now, measured)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from executor.api import disk_usage
 from observer_plugin.observer.index import TaskIndex
-from observer_plugin.observer.resources import ResourceMonitor, disk_usage
+from observer_plugin.observer.resources import ResourceMonitor
 
 from .streams import finish, write_task
 
@@ -36,7 +37,7 @@ def test_histories_are_bounded_kept_after_the_end_and_dropped_with_the_task(
     samples = monitor.samples("t")
     assert [s.timestamp for s in samples] == [1.0, 2.0, 3.0]
     assert all(s.rss > 0 for s in samples) and set(samples[-1].processes) == {"main"}
-    assert samples[-1].disk == disk_usage(str(sandbox)) > 0
+    assert samples[-1].disk == disk_usage(sandbox) > 0
     assert monitor.latest("t") == samples[-1]
 
     finish(root, "t", time.time())
