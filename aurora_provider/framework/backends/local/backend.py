@@ -258,6 +258,11 @@ class LocalBackend:
     def _observe(self, task_id: str, t: _Tracked) -> tuple[TaskState | None, str | None]:
         view = self._view(task_id, t)
         runner_up = _alive(t.pid, t.create_time) or (view is not None and view.runner_alive)
+        if not runner_up:
+            # The runner may have checkpointed its terminal state and exited between the read
+            # above and the liveness check: read again before calling the task lost.
+            t.view_key = None
+            view = self._view(task_id, t)
         if view is None:
             return (t.reported or S.STARTING, None) if runner_up else self._vanished(t)
         state = X(view.state)
