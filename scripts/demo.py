@@ -365,11 +365,11 @@ class Demo:
     # -- what to look at --------------------------------------------------------------------
 
     def summary(self, run_id: str) -> str:
-        clusters = ""
-        if self.scheduler_port != CLIENTS_DEFAULT_PORT:
-            clusters = (f"\n               first: export AURORA_CLUSTERS="
-                        f"{self.state / 'clusters.json'}   (the scheduler is not on "
-                        f"{CLIENTS_DEFAULT_PORT})")
+        commands = f".venv/bin/aurora job status {JOB_KEY}   (README.md, \"Using it\")"
+        if self.scheduler_port != CLIENTS_DEFAULT_PORT:  # the clients must be told where it is
+            commands = (f"export AURORA_CLUSTERS={self.state / 'clusters.json'}   (the "
+                        f"scheduler is not on {CLIENTS_DEFAULT_PORT}), then\n"
+                        f"               {commands}")
         run = f"{self.airflow_url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}"
         return f"""
   The hello-world service runs on Aurora's local backend, deployed by Airflow.
@@ -380,7 +380,7 @@ class Demo:
   DAG run:     {run}
                (its task {DEPLOY_TASK}, "Aurora job" link: the job's page)
   Scheduler:   {self.scheduler_url}   (its observer: {self.observer_url})
-  Commands:    .venv/bin/aurora job status {JOB_KEY}   (README.md, "Using it"){clusters}
+  Commands:    {commands}
   State:       {self.state}/ (scheduler/: the scheduler's database, sandboxes, checkpoints;
                airflow/: AIRFLOW_HOME); the admin token: {self.token_file}
   Logs:        {self.state}/scheduler.log, {self.state}/airflow.log,

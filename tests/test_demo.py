@@ -126,4 +126,6 @@ def test_interrupted_then_ready(tmp: Path) -> None:
     assert "succeeded: devcluster/www-data/prod/hello is RUNNING" in out
     assert "leads to /aurora/jobs/devcluster/www-data/prod/hello, which answers 200" in out
     assert "/plugin/aurora" in out and "STILL RUNNING" not in out
+    # Not on the clients' default port: the hint to point them at it comes before the command.
+    assert -1 < out.find("export AURORA_CLUSTERS=") < out.find(".venv/bin/aurora job status"), out
     assert "no runner or task process is left" in out
