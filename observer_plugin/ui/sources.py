@@ -46,7 +46,14 @@ def observer_base(cluster: ClusterInfo, host: str | None) -> str:
         raise ObserverUnavailable("the scheduler reports no observer for this cluster")
     if "{host}" in template and not host:
         raise ObserverUnavailable("the task has no host yet, so no observer to ask")
-    return template.replace("{host}", host or "").rstrip("/")
+    if host and ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address, as a URL spells it
+    base = template.replace("{host}", host or "").rstrip("/")
+    try:
+        httpx.URL(base)
+    except httpx.InvalidURL as e:
+        raise ObserverUnavailable(f"the observer URL {base!r} is not a valid URL ({e})") from e
+    return base
 
 
 class ObserverClient:

@@ -72,6 +72,10 @@ class MesosCluster:
         text (``"cpus:2;mem:1024;ports:[31000-31010]"``), v1 JSON or a dict; the default
         is 4 cpus, 8 GB, 32 GB of disk and a share of ports 31000-32000 for each.
     :param agent_attributes: one dict per agent (``{"rack": "a"}``); default host and rack.
+    :param agent_hostnames: the hostname each agent reports (default ``agent-N``, which
+        names no machine). A real agent reports its ``--hostname``, else the name of the
+        address it binds: ``localhost`` for 127.0.0.1, whose services (an observer) the
+        scheduler's ``{host}`` templates then reach.
     :param credentials: (principal, secret) the scheduler API then requires (HTTP basic).
     :param env: added to the test's environment for every executor.
     :param recovery_period: how long a newly elected master answers 503.
@@ -92,7 +96,8 @@ class MesosCluster:
                  agent_resources: Any = None,
                  agent_attributes: Sequence[dict[str, Any]] | None = None,
                  credentials: tuple[str, str] | None = None,
-                 env: dict[str, str] | None = None, *, recovery_period: float = 0.0,
+                 env: dict[str, str] | None = None, *,
+                 agent_hostnames: Sequence[str] | None = None, recovery_period: float = 0.0,
                  status_update_retry: float = 10.0,
                  executor_registration_timeout: float = 60.0,
                  executor_reregistration_timeout: float = 2.0,
@@ -119,11 +124,14 @@ class MesosCluster:
         self._election: LocalElection | None = None
         self._leader: Master | None = None
         self._instant_actor = Actor("instant-agents", self.errors) if instant else None
+        if agent_hostnames is not None and len(agent_hostnames) != agents:
+            raise ValueError(f"agent_hostnames has {len(agent_hostnames)} entries for "
+                             f"{agents} agents")
         self.agents: list[Agent | InstantAgent] = []
         base_env = {**os.environ, **(env or {})}
         for i in range(agents):
             agent_config = AgentConfig(
-                hostname=f"agent-{i}",
+                hostname=agent_hostnames[i] if agent_hostnames else f"agent-{i}",
                 resources=self._resources(agent_resources, i, agents),
                 attributes=self._attributes(agent_attributes, i, agents),
                 work_dir=str(self.work_dir / f"agent-{i}"),

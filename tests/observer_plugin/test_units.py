@@ -1,16 +1,20 @@
-"""The plugin's pure parts: sandbox paths, configuration diffs, the chart, job keys."""
+"""The plugin's pure parts: sandbox paths, configuration diffs, the chart, job keys, the
+observer URL of a host."""
 
 from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
+from aurora_provider.api.models import ClusterInfo
 from observer_plugin.ui.chart import Series, svg_chart
 from observer_plugin.ui.configs import config_diff, readable
 from observer_plugin.ui.paths import BadSandboxPath, checked_path, parent_of
 from observer_plugin.ui.render import ENV
 from observer_plugin.ui.routes_ti import _key_of
+from observer_plugin.ui.sources import ObserverUnavailable, observer_base
 
 pytestmark = pytest.mark.unit
 
@@ -54,3 +58,31 @@ def test_job_keys_from_rendered_fields_and_xcom() -> None:
     assert _key_of({"job_key": "www/prod/hello", "task_ids": []}) == "www/prod/hello"
     assert _key_of("{{ params.key }}") is None and _key_of(None) is None
     assert _key_of("not-a-key") is None
+
+
+def _cluster(observer_url: str | None) -> ClusterInfo:
+    return ClusterInfo(name="devcluster", backend="mesos", leader=True, version="0",
+                       observer_url=observer_url)
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("agent-3.example.com", "http://agent-3.example.com:1338"),
+    ("10.0.0.7", "http://10.0.0.7:1338"),
+    ("::1", "http://[::1]:1338"),
+    ("fe80::1", "http://[fe80::1]:1338"),
+])
+def test_the_observer_of_a_host(host: str, url: str) -> None:
+    assert observer_base(_cluster("http://{host}:1338/"), host) == url
+    httpx.URL(url)  # what the client will be given
+
+
+@pytest.mark.parametrize(("template", "host", "reason"), [
+    (None, "h", "no observer"),
+    ("http://{host}:1338", None, "no host yet"),
+    ("http://{host}:port", "h", "not a valid URL"),
+    ("http://{host}:1338", "zz::1", "not a valid URL"),
+])
+def test_no_observer_to_ask_is_one_line(template: str | None, host: str | None,
+                                        reason: str) -> None:
+    with pytest.raises(ObserverUnavailable, match=reason):
+        observer_base(_cluster(template), host)
