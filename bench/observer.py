@@ -10,7 +10,15 @@ and ``/j/task_ids``, each interleaved with the baseline ``/health`` (a static an
 same app) in the same run. Aurora's observer took 150 to 2,500 ms for this list (apache/aurora
 pull request 66); the goal is at most 50 ms median.
 
-Run: ``.venv/bin/python bench/observer.py [--requests 200] [--write-docs]``.
+Second, the plugin's job page inside Airflow for a 1,000-instance job: the real scheduler
+daemon (``--backend mesos``) runs the job on the test Mesos cluster of ``tests/`` (10 agents in
+instant mode, so the 1,000 instances are RUNNING without 1,000 processes on this machine), and a
+real ``airflow api-server`` (SimpleAuthManager) with the plugin serves
+``/aurora/jobs/devcluster/bench/prod/big``; timed interleaved with Airflow's own DAG list
+(``GET /api/v2/dags``) on the same server, as the baseline.
+
+Run: ``.venv/bin/python bench/observer.py [--requests 200] [--page-requests 40] [--write-docs]``
+(about two minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from aurora_provider.states.executor_task import ExecutorTaskState as T  # noqa: E402
 from aurora_provider.states.process_run import ProcessState as P  # noqa: E402
+from bench.mesos import wait_running, wire  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from executor.api import TaskPaths  # noqa: E402
 from executor.core.checkpoint import StreamWriter  # noqa: E402
@@ -44,6 +53,9 @@ from executor.core.records import (  # noqa: E402
     Record,
     TaskStateRecord,
 )
+from tests.daemon import Daemon  # noqa: E402
+from tests.mesos_cluster.cluster import MesosCluster  # noqa: E402
+from tests.observer_plugin.servers import ApiServer  # noqa: E402
 
 ACTIVE, FINISHED = 130, 1000
 GOAL_MS = 50.0
@@ -210,14 +222,100 @@ def report_task_list(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+JOB_INSTANCES = 1000
+JOB_PAGE = "/aurora/jobs/devcluster/bench/prod/big"
+DAG_LIST = "/api/v2/dags"
+JOB_STATUS = "/api/v1/jobs/bench/prod/big"  # the scheduler's answer the page is built from
+
+
+def bench_job_page(requests: int) -> dict[str, Any]:
+    """The plugin part: the job page of a 1,000-instance job, against Airflow's DAG list."""
+    with tempfile.TemporaryDirectory(prefix="bench-job-page-") as tmp:
+        root = Path(tmp)
+        cluster = MesosCluster(root / "mesos", agents=10, instant=True,
+                               agent_resources="cpus:64;mem:262144;disk:262144;"
+                                               "ports:[31000-32000]")  # fmt: skip
+        cluster.start()
+        daemon = Daemon(root / "scheduler", root / "home", [
+            "--backend", "mesos", "--mesos-master", cluster.master_url,
+            "--round-interval", "0.2", "--offer-hold", "1"])  # fmt: skip
+        server: ApiServer | None = None
+        try:
+            daemon.start()
+            with daemon.client() as c:
+                c.create_job(wire("big", JOB_INSTANCES, "v1"))
+                wait_running(c, "big", JOB_INSTANCES)
+            (root / "airflow").mkdir()
+            server = ApiServer(root / "airflow", "simple", daemon.url, daemon.token(),
+                               daemon.home)  # fmt: skip
+            server.prepare()
+            server.start()
+            headers = {"Authorization": f"Bearer {server.token()}"}
+            scheduler = httpx.Client(base_url=daemon.url, timeout=120,
+                                     headers={"Authorization": f"Bearer {daemon.token()}"})
+            with scheduler, httpx.Client(base_url=server.url, timeout=120,
+                                         headers=headers) as client:
+                page = client.get(JOB_PAGE)
+                page.raise_for_status()
+                shown = page.text.count(">RUNNING<")
+                if shown < JOB_INSTANCES:
+                    raise SystemExit(f"the job page shows {shown} RUNNING instances, "
+                                     f"not {JOB_INSTANCES}")  # fmt: skip
+                status_bytes = len(scheduler.get(JOB_STATUS).content)
+                for _ in range(5):  # warm-up
+                    _timed(client, JOB_PAGE)
+                    _timed(client, DAG_LIST)
+                times: dict[str, list[float]] = {"job_page": [], "dag_list": [],
+                                                 "job_status": []}
+                for _ in range(requests):
+                    times["job_page"].append(_timed(client, JOB_PAGE))
+                    times["dag_list"].append(_timed(client, DAG_LIST))
+                    times["job_status"].append(_timed(scheduler, JOB_STATUS))
+        finally:
+            if server is not None:
+                server.stop()
+            daemon.stop()
+            cluster.stop()
+    result: dict[str, Any] = {name: _figures(ms) for name, ms in times.items()}
+    result.update(requests=requests, page_bytes=len(page.content), status_bytes=status_bytes)
+    return result
+
+
+def report_job_page(r: dict[str, Any]) -> list[str]:
+    page, base, status = r["job_page"], r["dag_list"], r["job_status"]
+    return [
+        f"The plugin's job page inside Airflow: a {JOB_INSTANCES:,}-instance job RUNNING on "
+        "the test Mesos cluster (10 instant agents) under the real `aurora-scheduler "
+        "--backend mesos`; the real `airflow api-server` (SimpleAuthManager, one worker) "
+        f"with the plugin; {r['requests']} requests of each route after a warm-up, "
+        "interleaved.",
+        "",
+        "| Route | median | p90 | median / baseline |",
+        "|---|---|---|---|",
+        f"| `{JOB_PAGE}` ({JOB_INSTANCES:,} instances, "
+        f"{r['page_bytes'] / 1024:.0f} KiB) | {page['median_ms']:.1f} ms | "
+        f"{page['p90_ms']:.1f} ms | {page['median_ms'] / base['median_ms']:.1f}x |",
+        f"| `{DAG_LIST}` (baseline: Airflow's own DAG list, same server) | "
+        f"{base['median_ms']:.1f} ms | {base['p90_ms']:.1f} ms | 1.0x |",
+        f"| `{JOB_STATUS}` on the scheduler (the job's tasks the page is built from, "
+        f"{r['status_bytes'] / 1024:.0f} KiB of JSON) | {status['median_ms']:.1f} ms | "
+        f"{status['p90_ms']:.1f} ms | {status['median_ms'] / base['median_ms']:.1f}x |",
+        "",
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--requests", type=int, default=200)
+    p.add_argument("--page-requests", type=int, default=40,
+                   help="requests of the job page and of the DAG list")
     p.add_argument("--write-docs", action="store_true",
                    help="write the figures to docs/benchmarks.md under 'Observer'")
     args = p.parse_args(argv)
     task_list = bench_task_list(args.requests)
-    text = "\n".join(["## Observer", "", *report_task_list(task_list)])
+    job_page = bench_job_page(args.page_requests)
+    text = "\n".join(["## Observer", "", *report_task_list(task_list),
+                      *report_job_page(job_page)])
     print(text)
     if args.write_docs:
         write_section("Observer", text)
