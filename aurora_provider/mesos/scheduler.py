@@ -14,11 +14,12 @@ When the subscription ends it subscribes again, with the framework id Mesos gave
 * a master silent for ``missed_heartbeats`` heartbeat intervals is gone: the stream is cut
   and the driver subscribes again (``disconnected`` is called once per lost subscription).
 
-Calls (``launch``, ``decline``, ``acknowledge``...) are POSTs of their own on kept-alive
-connections (one per concurrent caller), safe from any thread; each returns once the master
-answered 202 and raises a ``CallError`` otherwise: ``NotSubscribed`` when there is no
-subscription to send on (nothing was sent), ``MasterUnreachable`` or ``CallRejected`` when the
-POST failed.
+Calls (``launch``, ``decline``, ``acknowledge``...) are POSTs on kept-alive connections,
+safe from any thread; each returns once the master answered 202 and raises a ``CallError``
+otherwise: ``NotSubscribed`` when there is no subscription to send on (nothing was sent),
+``MasterUnreachable`` or ``CallRejected`` when the POST failed. ``call_many`` makes many
+calls at once, pipelined on one connection (as Mesos's own scheduler library does), and
+returns each call's error or None.
 
 Offers and statuses stay v1 JSON dicts (bytes fields base64, so a status's ``uuid`` goes back
 in ACKNOWLEDGE as received); ids are plain strings.
@@ -37,9 +38,8 @@ import httpx
 
 from . import calls
 from .detector import MasterDetector, check_master, detector_for, without_credentials
-from .errors import CallRejected, MasterUnreachable, MesosError, NotSubscribed
+from .errors import CallError, CallRejected, MasterUnreachable, MesosError, NotSubscribed
 from .http import (
-    TRANSPORT_ERRORS,
     Backoff,
     CallConnections,
     EventStream,
@@ -269,33 +269,48 @@ class MesosSchedulerDriver:
         """End the framework in Mesos (its tasks are killed); the stream then closes."""
         self._call(calls.teardown())
 
+    def call_many(self, batch: Sequence[calls.Call]) -> list[CallError | None]:
+        """Make several calls (``calls.kill(...)``, ``calls.acknowledge(...)``...) at once,
+        pipelined in order on one connection, as Mesos's own scheduler library sends its
+        calls; the master answers each in turn. One result per call: None when the master
+        answered 202, else why not (the ``CallError`` the single call would raise)."""
+        if self._stopping.is_set():
+            return [NotSubscribed(f"cannot send {kind}: the Mesos driver is stopped")
+                    for kind, _ in batch]
+        return self._post_many(batch)
+
     def _call(self, call: calls.Call) -> None:
         if self._stopping.is_set():
             raise NotSubscribed(f"cannot send {call[0]}: the Mesos driver is stopped")
         self._post(*call)
 
     def _post(self, kind: str, body: dict[str, Any] | None) -> None:
+        (error,) = self._post_many([(kind, body)])
+        if error is not None:
+            raise error
+
+    def _post_many(self, batch: Sequence[calls.Call]) -> list[CallError | None]:
         with self._lock:
             client, leader, stream_id = self._calls, self._master, self._stream_id
             framework_id, connected = self._framework_id, self._connected
         if not connected or client is None or stream_id is None or framework_id is None:
-            raise NotSubscribed(f"cannot send {kind}: not subscribed to a Mesos master "
-                                f"({self._why_not()})")
-        payload: dict[str, Any] = {"type": kind, "framework_id": calls.value(framework_id)}
-        if body is not None:
-            payload[kind.lower()] = body
+            why = self._why_not()
+            return [NotSubscribed(f"cannot send {kind}: not subscribed to a Mesos master "
+                                  f"({why})") for kind, _ in batch]
+        bodies = []
+        for kind, body in batch:
+            payload: dict[str, Any] = {"type": kind, "framework_id": calls.value(framework_id)}
+            if body is not None:
+                payload[kind.lower()] = body
+            bodies.append(json_body(payload))
         try:
-            status, text = client.post(str(leader), API_PATH, json_body(payload),
+            answers = client.post_many(str(leader), API_PATH, bodies,
                                        {"Mesos-Stream-Id": stream_id})
-        except TRANSPORT_ERRORS as e:
-            raise MasterUnreachable(
-                f"cannot send {kind} to Mesos master {leader}: {failure_reason(e)}") from e
-        except RuntimeError as e:  # the connections are closed: the driver stopped meanwhile
-            raise NotSubscribed(f"cannot send {kind}: the Mesos driver is stopped") from e
-        if status != 202:
-            text = _one_line(text)
-            raise CallRejected(f"Mesos master {leader} refused {kind}: {status} {text}".rstrip(),
-                               status, text)
+        except RuntimeError:  # the connections are closed: the driver stopped meanwhile
+            return [NotSubscribed(f"cannot send {kind}: the Mesos driver is stopped")
+                    for kind, _ in batch]
+        return [_outcome(kind, str(leader), answer)
+                for (kind, _), answer in zip(batch, answers, strict=True)]
 
     def _why_not(self) -> str:
         if self._thread is None:
@@ -568,6 +583,21 @@ class MesosSchedulerDriver:
         log.warning("%s; retrying", failure.message)
         if failure.notify:
             self._safely("error", lambda: self._scheduler.error(self, failure.message))
+
+
+def _outcome(kind: str, leader: str, answer: tuple[int, str] | OSError) -> CallError | None:
+    """What the master's answer (or its absence) to one call means."""
+    if isinstance(answer, OSError):
+        error = MasterUnreachable(f"cannot send {kind} to Mesos master {leader}: "
+                                  f"{failure_reason(answer)}")
+        error.__cause__ = answer
+        return error
+    status, text = answer
+    if status == 202:
+        return None
+    text = _one_line(text)
+    return CallRejected(f"Mesos master {leader} refused {kind}: {status} {text}".rstrip(),
+                        status, text)
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from aurora_provider.mesos.errors import CallRejected, NotSubscribed
+from aurora_provider.mesos import calls
+from aurora_provider.mesos.errors import CallRejected, MasterUnreachable, NotSubscribed
 from aurora_provider.mesos.recordio import encode
 from aurora_provider.mesos.scheduler import MesosSchedulerDriver
 from tests.eventually import eventually
@@ -40,6 +41,7 @@ class Request:
     path: str
     headers: dict[str, str]  # names in lower case
     body: dict[str, Any]
+    peer: tuple[str, int] | None = None  # the connection it came on
 
     @property
     def type(self) -> str:
@@ -72,6 +74,8 @@ class ScriptedMaster:
         self.framework_id = framework_id
         self.answers: deque[Answer] = deque()  # scripted SUBSCRIBE answers, then streams
         self.call_status = 202
+        self.refuse: dict[str, int] = {}  # call type -> the status it is answered with
+        self.close_after: int | None = None  # close the connection after this many calls
         self.requests: list[Request] = []
         self.streams: list[Stream] = []
         self._lock = threading.Lock()
@@ -144,7 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
         master = self.server.master
         data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         body = json.loads(data)
-        request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        request = Request(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                          self.client_address)
         master.requests.append(request)
         if request.type == "SUBSCRIBE":
             answer = master.answers.popleft() if master.answers else Answer()
@@ -157,7 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
         if request.headers.get("mesos-stream-id") != current:
             self._answer(400, "The stream ID included in this request didn't match")
             return
-        self._answer(master.call_status)
+        answered = [r for r in master.requests if r.type != "SUBSCRIBE"]
+        # What the client sent after a "Connection: close" answer is never read.
+        closing = master.close_after is not None and len(answered) >= master.close_after
+        self._answer(master.refuse.get(request.type, master.call_status),
+                     headers={"Connection": "close"} if closing else None)
         if request.type == "TEARDOWN":
             master.end_stream()
 
@@ -470,6 +479,44 @@ def test_a_call_the_master_refuses_raises_with_its_status(world: World) -> None:
                        ) as raised:
         driver.kill("t1")
     assert raised.value.status == 403
+
+
+def test_many_calls_are_pipelined_on_one_connection_each_with_its_answer(
+        world: World) -> None:
+    master, driver, _ = subscribed(world)
+    master.refuse["KILL"] = 400
+    batch = [calls.revive(), calls.kill("t1", "agent-1"), calls.acknowledge(status("t2")),
+             *[calls.suppress()] * 200]
+    errors = driver.call_many(batch)
+    assert errors[0] is None and errors[2:] == [None] * 201
+    assert isinstance(errors[1], CallRejected) and errors[1].status == 400
+    sent = [r for r in master.requests if r.type != "SUBSCRIBE"]
+    assert [r.type for r in sent[:4]] == ["REVIVE", "KILL", "ACKNOWLEDGE", "SUPPRESS"]
+    assert len(sent) == 203 and len({r.peer for r in sent}) == 1
+    assert all(r.headers["mesos-stream-id"] == master.stream.id for r in sent)
+
+
+def test_calls_left_unanswered_by_a_closed_connection_fail_and_are_not_sent_again(
+        world: World) -> None:
+    master, driver, _ = subscribed(world)
+    master.close_after = 2
+    errors = driver.call_many([calls.revive(), calls.suppress(), calls.revive(["a"]),
+                               calls.suppress(["a"])])
+    assert errors[:2] == [None, None]
+    assert all(isinstance(e, MasterUnreachable) for e in errors[2:])
+    assert f"cannot send REVIVE to Mesos master {master.address}" in str(errors[2])
+    assert [r.type for r in master.requests if r.type != "SUBSCRIBE"] == ["REVIVE",
+                                                                        "SUPPRESS"]
+    master.close_after = None
+    assert driver.call_many([calls.revive()]) == [None]  # on a new connection
+
+
+def test_calls_of_a_driver_without_subscription_fail_together(world: World) -> None:
+    master = world.master()
+    driver, _ = world.driver(master.address, start=False)
+    errors = driver.call_many([calls.revive(), calls.kill("t1")])
+    assert [type(e) for e in errors] == [NotSubscribed, NotSubscribed]
+    assert "cannot send KILL" in str(errors[1]) and master.requests == []
 
 
 def test_principal_and_secret_authenticate_every_request(world: World) -> None:

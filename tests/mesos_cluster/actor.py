@@ -3,9 +3,11 @@
 A master or an agent is, as in libprocess, a process that handles one message at a time:
 ``Actor.post`` queues a call on its loop (messages between components are never direct
 calls, so no component ever runs inside another's handler), ``Actor.call`` runs one and
-waits (for the test's queries), ``Actor.later`` is its timer. ``HttpServer`` runs uvicorn
-on that same loop, so request handlers touch the component's state directly.
-``EventStream`` is one chunked RecordIO response (a framework's or an executor's events).
+waits (for the test's queries), ``Actor.later`` is its timer; ``Actor.guest`` is another
+component on the same loop (instant agents and their masters share one). ``HttpServer`` runs
+uvicorn on that same loop (agents; masters have ``http_server.py``'s), so request handlers
+touch the component's state directly. ``EventStream`` is one chunked RecordIO response (a
+framework's or an executor's events).
 """
 
 from __future__ import annotations
@@ -31,18 +33,30 @@ log = logging.getLogger(__name__)
 
 class Actor:
     """An event loop on a daemon thread; exceptions in what it runs are logged and kept in
-    ``errors`` (shared by the cluster, which reports them when it stops)."""
+    ``errors`` (shared by the cluster, which reports them when it stops).
 
-    def __init__(self, name: str, errors: list[str]) -> None:
+    ``guest(name)`` is another actor on this one's loop and thread (instant agents and
+    their masters share one): its messages still go through the loop, never as direct
+    calls, and stopping it drops what it is sent from then on while the loop runs on."""
+
+    def __init__(self, name: str, errors: list[str], *, host: Actor | None = None) -> None:
         self.name = name
         self.errors = errors
-        self.loop = asyncio.new_event_loop()
-        self.loop.set_exception_handler(self._loop_error)
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._host = host
+        if host is None:
+            self.loop = asyncio.new_event_loop()
+            self.loop.set_exception_handler(self._loop_error)
+            self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        else:
+            self.loop, self._thread = host.loop, host._thread
         self._stopped = False
 
+    def guest(self, name: str) -> Actor:
+        return Actor(name, self.errors, host=self)
+
     def start(self) -> None:
-        self._thread.start()
+        if self._host is None:
+            self._thread.start()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -57,6 +71,9 @@ class Actor:
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop later; dropped once the actor has stopped."""
         if self._stopped:
+            return
+        if threading.get_ident() == self._thread.ident:  # from its own loop: no wake-up
+            self.loop.call_soon(self._guarded, fn, args)
             return
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             self.loop.call_soon_threadsafe(self._guarded, fn, args)
@@ -94,12 +111,16 @@ class Actor:
         if self._stopped:
             return
         self._stopped = True
+        if self._host is not None:  # the host's loop runs on, for the others
+            return
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self.loop.stop)
         if threading.current_thread() is not self._thread:
             self._thread.join(30)
 
     def _guarded(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        if self._stopped and self._host is not None:
+            return  # a message (or timer) of a guest that has stopped: lost
         try:
             fn(*args)
         except Exception as e:
@@ -196,9 +217,18 @@ class EventStream:
             self._queue.put_nowait(None)
 
     async def body(self) -> AsyncIterator[bytes]:
+        """The records as they come: those queued meanwhile leave together, in one chunk
+        (the chunks' boundaries are no part of the protocol)."""
         try:
             while (record := await self._queue.get()) is not None:
-                yield record
+                records = [record]
+                while not self._queue.empty():
+                    more = self._queue.get_nowait()
+                    if more is None:
+                        yield b"".join(records)
+                        return
+                    records.append(more)
+                yield b"".join(records) if len(records) > 1 else record
         finally:
             self.closed = True
             callback, self._on_close = self._on_close, None

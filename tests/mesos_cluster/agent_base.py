@@ -155,7 +155,7 @@ class AgentCore:
     def _forward(self, update: Update) -> None:
         """The update manager sends one update (retries included) to the master."""
         task = self.tasks.get((update.framework_id, update.task_id))
-        sent = update.copy()
+        sent = Update(update.framework_id, update.status, update.latest_state)  # the link copies
         if task is not None:
             task.status_update_state, task.status_update_uuid = update.state, update.uuid
             sent.latest_state = task.state

@@ -83,7 +83,7 @@ class ExecutorEndpoint:
             self._record(call or refusal.body, refusal.status)
             return refusal.response()
         except Exception as e:
-            return unexpected(self.agent.actor, request, e)
+            return unexpected(self.agent.actor, request.url.path, e)
         self._record(call, response.status_code)
         return response
 

@@ -26,16 +26,16 @@ log = logging.getLogger(__name__)
 class SchedulerCalls:
     def __init__(self, master: Master) -> None:
         self.master = master
-
-    def handle(self, framework: Framework, call: Json) -> None:
-        kind = call["type"]
-        handlers: dict[str, Callable[[Framework, Json], None]] = {
+        self._handlers: dict[str, Callable[[Framework, Json], None]] = {
             "ACCEPT": self.accept, "DECLINE": self.decline, "REVIVE": self.revive,
             "SUPPRESS": self.suppress, "KILL": self.kill, "ACKNOWLEDGE": self.acknowledge,
             "RECONCILE": self.reconcile, "MESSAGE": self.message, "SHUTDOWN": self.shutdown,
             "TEARDOWN": self.teardown, "UPDATE_FRAMEWORK": self.update_framework,
         }
-        handler = handlers.get(kind)
+
+    def handle(self, framework: Framework, call: Json) -> None:
+        kind = call["type"]
+        handler = self._handlers.get(kind)
         if handler is None:  # inverse offers, operations, REQUEST: nothing to do here
             log.info("%s from framework %s ignored", kind, framework.id)
             return

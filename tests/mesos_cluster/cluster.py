@@ -117,13 +117,18 @@ class MesosCluster:
         self._registry = Registry()
         config = MasterConfig(heartbeat_interval, allocation_interval, recovery_period,
                               credentials, validate_events=validate_events)
+        # Instant agents share one loop, and their masters run on it too: a hundred agents
+        # and a master that only pass messages need no threads to hand the GIL between.
+        self._instant_actor = Actor("instant-cluster", self.errors) if instant else None
         # ``master_port``: the first master's port (0: any free one), to try things by hand.
         self.masters = [Master(f"master-{i}", config, self._registry, self.errors, self.calls,
-                               master_port if i == 0 else 0) for i in range(masters)]
+                               master_port if i == 0 else 0,
+                               self._instant_actor.guest(f"master-{i}")
+                               if self._instant_actor is not None else None)
+                        for i in range(masters)]
         self._watch: LeaderWatch | None = None
         self._election: LocalElection | None = None
         self._leader: Master | None = None
-        self._instant_actor = Actor("instant-agents", self.errors) if instant else None
         if agent_hostnames is not None and len(agent_hostnames) != agents:
             raise ValueError(f"agent_hostnames has {len(agent_hostnames)} entries for "
                              f"{agents} agents")
@@ -184,10 +189,10 @@ class MesosCluster:
         return self
 
     def _start(self, timeout: float) -> None:
-        for master in self.masters:
-            master.start()
         if self._instant_actor is not None:
             self._instant_actor.start()
+        for master in self.masters:
+            master.start()
         for agent in self.agents:
             agent.start()
         if self.zk is not None:
@@ -232,10 +237,10 @@ class MesosCluster:
         self._started = False
         for agent in self.agents:
             agent.stop()
-        if self._instant_actor is not None:
-            self._instant_actor.stop()
         for master in self.masters:
             master.stop()
+        if self._instant_actor is not None:
+            self._instant_actor.stop()
         if self._watch is not None:
             self._watch.stop()
         self._reap()

@@ -1,8 +1,9 @@
 """What the scheduler and executor endpoints check alike, with Mesos's status codes and
 texts: the method, the media types, the JSON body against the v1 schema.
 
-``read_call`` returns the normalized call or raises ``Refusal`` carrying the response the
-real endpoint would give (400 for a body it cannot read, 415, 405).
+``read_call`` (``check_call`` for a body already read) returns the normalized call or raises
+``Refusal`` carrying the response the real endpoint would give (400 for a body it cannot
+read, 415, 405).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
@@ -41,8 +43,23 @@ class Refusal(Exception):
         return PlainTextResponse(self.message, self.status, headers=self.headers)
 
 
+class Incoming(Protocol):
+    """What the checks read of a request (a Starlette ``Request`` or the master's own)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
 async def read_call(request: Request, message: str) -> Json:
     """The POSTed call as ``message`` (``scheduler.Call`` / ``executor.Call``), normalized."""
+    return check_call(request, await request.body(), message)
+
+
+def check_call(request: Incoming, raw: bytes, message: str) -> Json:
+    """``read_call`` of a request whose body ``raw`` has been read."""
     if request.method != "POST":
         raise Refusal(405, f"Expecting one of {{ 'POST' }}, but received '{request.method}'",
                       {"Allow": "POST"})
@@ -55,7 +72,6 @@ async def read_call(request: Request, message: str) -> Json:
     if content_type != APPLICATION_JSON:  # Mesos compares the header exactly
         raise Refusal(415, f"Expecting 'Content-Type' of {APPLICATION_JSON} or "
                       f"{APPLICATION_PROTOBUF}")
-    raw = await request.body()
     try:
         body = json.loads(raw)
     except ValueError as e:
@@ -68,7 +84,7 @@ async def read_call(request: Request, message: str) -> Json:
         raise Refusal(400, f"Failed to convert JSON into Call protobuf: {e}", body=body) from e
 
 
-def accepts_json(request: Request) -> bool:
+def accepts_json(request: Incoming) -> bool:
     """Mesos's acceptsMediaType(application/json): no Accept header accepts anything."""
     accept = request.headers.get("accept")
     if accept is None:
@@ -86,13 +102,13 @@ def accepts_json(request: Request) -> bool:
     return False
 
 
-def require_json_accept(request: Request) -> None:
+def require_json_accept(request: Incoming) -> None:
     if not accepts_json(request):
         raise Refusal(406, f"Expecting 'Accept' to allow '{APPLICATION_PROTOBUF}' or "
                       f"'{APPLICATION_JSON}' (the test Mesos cluster streams JSON only)")
 
 
-def basic_principal(request: Request) -> tuple[str, str] | None:
+def basic_principal(request: Incoming) -> tuple[str, str] | None:
     """The (principal, secret) of an ``Authorization: Basic`` header, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
@@ -105,11 +121,11 @@ def basic_principal(request: Request) -> tuple[str, str] | None:
     return principal, secret
 
 
-def unexpected(actor: Actor, request: Request, error: Exception) -> Response:
+def unexpected(actor: Actor, path: str, error: Exception) -> Response:
     """The answer to an exception that is not a refusal: a caller that went away mid-request
     (it was killed) is no failure; anything else is a bug of the test cluster, recorded so
     that it cannot pass unnoticed (``MesosCluster.stop`` raises it)."""
     if isinstance(error, ClientDisconnect):
         return PlainTextResponse("client disconnected", 499)
-    actor.record(f"{request.url.path} failed: {error!r}", error)
+    actor.record(f"{path} failed: {error!r}", error)
     return PlainTextResponse(f"test Mesos cluster failure: {error!r}", 500)

@@ -2,7 +2,8 @@
 
 Each LAUNCHed task is TASK_RUNNING at once and each KILL makes it TASK_KILLED, as if a
 perfect executor answered; the updates carry uuids and are retried until acknowledged, as
-any agent's. Instant agents have no HTTP server and share one loop, so a hundred are cheap.
+any agent's. Instant agents have no HTTP server and share one loop (their masters run on
+it too, as guests), so a hundred are cheap.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.mesos_cluster import schema, validation, wire
-from tests.mesos_cluster.actor import Actor, EventStream, HttpServer
+from tests.mesos_cluster.actor import Actor, EventStream
 from tests.mesos_cluster.allocator import Allocator
 from tests.mesos_cluster.links import MasterLink
 from tests.mesos_cluster.master_state import (
@@ -47,18 +47,20 @@ class MasterConfig:
 
 class Master:
     def __init__(self, name: str, config: MasterConfig, registry: Registry,
-                 errors: list[str], calls: list[RecordedCall], port: int = 0) -> None:
+                 errors: list[str], calls: list[RecordedCall], port: int = 0,
+                 actor: Actor | None = None) -> None:
+        """:param actor: where the master runs (default: a loop of its own)."""
         from tests.mesos_cluster.calls import SchedulerCalls
         from tests.mesos_cluster.master_agents import AgentMessages
-        from tests.mesos_cluster.master_http import scheduler_app
+        from tests.mesos_cluster.master_http import master_server
 
         self.name = name
         self.config = config
         self.registry = registry
         self.calls = calls
         self.id = str(uuidlib.uuid4())
-        self.actor = Actor(name, errors)
-        self.http = HttpServer(scheduler_app(self), self.actor, port)
+        self.actor = actor or Actor(name, errors)
+        self.http = master_server(self, port)
         self.scheduler_calls = SchedulerCalls(self)
         self.from_agents = AgentMessages(self)
         self.allocator = Allocator(self)

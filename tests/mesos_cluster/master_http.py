@@ -18,19 +18,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.mesos_cluster import wire
 from tests.mesos_cluster.actor import EventStream
 from tests.mesos_cluster.http_common import (
-    ALL_METHODS,
     APPLICATION_JSON,
     Refusal,
     basic_principal,
-    read_call,
+    check_call,
     require_json_accept,
     unexpected,
 )
+from tests.mesos_cluster.http_server import PipelinedHttpServer, RawRequest
 from tests.mesos_cluster.master_state import RecordedCall
 from tests.mesos_cluster.wire import Json
 
@@ -78,29 +77,31 @@ def call_error(call: Json, principal: str | None) -> str | None:
 
 
 class SchedulerEndpoint:
+    """The scheduler API; ``handle`` answers one request at once (it never waits)."""
+
     def __init__(self, master: Master) -> None:
         self.master = master
 
-    async def handle(self, request: Request) -> Response:
+    def handle(self, request: RawRequest) -> Response:
         body: Json | None = None
         try:
             principal = self._authenticate(request)
             self._check_leading(request)
-            call = body = await read_call(request, "scheduler.Call")
+            call = body = check_call(request, request.content, "scheduler.Call")
             problem = call_error(call, principal)
             if problem:
                 raise Refusal(400, f"Failed to validate scheduler::Call: {problem}")
             response = (self._subscribe(request, call, principal)
                         if call["type"] == "SUBSCRIBE" else self._call(request, call, principal))
         except Refusal as refusal:
-            self._record(body or refusal.body or await _any_json(request), refusal.status)
+            self._record(body or refusal.body or _any_json(request.content), refusal.status)
             return refusal.response()
         except Exception as e:
-            return unexpected(self.master.actor, request, e)
+            return unexpected(self.master.actor, request.path, e)
         self._record(body, response.status_code)
         return response
 
-    def _authenticate(self, request: Request) -> str | None:
+    def _authenticate(self, request: RawRequest) -> str | None:
         credentials = self.master.config.credentials
         if credentials is None:
             return None
@@ -110,20 +111,20 @@ class SchedulerEndpoint:
                           {"WWW-Authenticate": f'Basic realm="{REALM}"'})
         return given[0]
 
-    def _check_leading(self, request: Request) -> None:
+    def _check_leading(self, request: RawRequest) -> None:
         master = self.master
         if not master.serving():
             leader = master.leader
             if leader is None or leader.get("id") == master.id:
                 raise Refusal(503, "No leader elected")
-            target = f"//{leader['hostname']}:{leader['port']}{request.url.path}"
-            if request.url.query:
-                target += f"?{request.url.query}"
+            target = f"//{leader['hostname']}:{leader['port']}{request.path}"
+            if request.query:
+                target += f"?{request.query}"
             raise Refusal(307, "", {"Location": target})
         if not master.recovered:
             raise Refusal(503, "Master has not finished recovery")
 
-    def _subscribe(self, request: Request, call: Json, principal: str | None) -> Response:
+    def _subscribe(self, request: RawRequest, call: Json, principal: str | None) -> Response:
         require_json_accept(request)
         if "mesos-stream-id" in request.headers:
             raise Refusal(400, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
@@ -136,7 +137,7 @@ class SchedulerEndpoint:
         return StreamingResponse(stream.body(), 200, media_type=APPLICATION_JSON,
                                  headers={"Mesos-Stream-Id": stream_id})
 
-    def _call(self, request: Request, call: Json, principal: str | None) -> Response:
+    def _call(self, request: RawRequest, call: Json, principal: str | None) -> Response:
         framework_id = wire.value(call["framework_id"])
         framework = self.master.frameworks.get(framework_id)
         if framework is None:
@@ -163,19 +164,18 @@ class SchedulerEndpoint:
                 RecordedCall(self.master.name, str(body.get("type", "")), body, status))
 
 
-async def _any_json(request: Request) -> Json | None:
+def _any_json(raw: bytes) -> Json | None:
     """The body as JSON if it is an object (to record a call refused before reading it)."""
     try:
-        body = json.loads(await request.body())
+        body = json.loads(raw)
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
 
 
-def scheduler_app(master: Master) -> ASGIApp:
-    """The routes below; the scheduler endpoint's POSTs skip Starlette's routing and
-    middleware (a framework makes thousands: each call is a POST of its own), and every
-    answer still comes from ``SchedulerEndpoint.handle``, which catches its own failures."""
+def master_server(master: Master, port: int = 0) -> PipelinedHttpServer:
+    """The master's HTTP server: the scheduler endpoint's requests are answered as they
+    arrive (a framework makes thousands, pipelined), everything else by the routes below."""
     endpoint = SchedulerEndpoint(master)
 
     async def state(_request: Request) -> Response:
@@ -192,19 +192,10 @@ def scheduler_app(master: Master) -> ASGIApp:
         return Response(status_code=200)
 
     routes = Starlette(routes=[
-        *(Route(path, endpoint.handle, methods=ALL_METHODS) for path in SCHEDULER_PATHS),
         Route("/master/state", state), Route("/state", state),
         Route("/master/state.json", state),
         Route("/redirect", redirect), Route("/master/redirect", redirect),
         Route("/health", health), Route("/master/health", health),
     ])
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] in SCHEDULER_PATHS:
-            response = await endpoint.handle(Request(scope, receive))
-            await response(scope, receive, send)
-        else:
-            await routes(scope, receive, send)
-
-    return app
-
+    return PipelinedHttpServer({path: endpoint.handle for path in SCHEDULER_PATHS}, routes,
+                               master.actor, port)

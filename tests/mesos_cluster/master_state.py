@@ -8,6 +8,7 @@ a newly elected master expects to re-register.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections import deque
@@ -43,8 +44,9 @@ class Task:
         executor = self.info.get("executor")
         return wire.value(executor["executor_id"]) if executor else None
 
-    @property
+    @functools.cached_property
     def resources(self) -> Resources:
+        """What it uses (its TaskInfo, never changed once launched, is read once)."""
         return Resources.of(self.info.get("resources", []))
 
     def latest_state(self) -> str:

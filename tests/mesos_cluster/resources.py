@@ -62,9 +62,11 @@ def reservation_role(resource: Json) -> str:
     return str(resource.get("role", "*"))
 
 
+_IDENTITY = ("disk", "revocable", "shared", "provider_id")
+
+
 def _key(resource: Json) -> Key:
-    identity = {k: resource[k] for k in ("disk", "revocable", "shared", "provider_id")
-                if k in resource}
+    identity = {k: resource[k] for k in _IDENTITY if k in resource}
     return (str(resource["name"]), str(resource["type"]), reservation_role(resource),
             json.dumps(identity, sort_keys=True) if identity else "")
 

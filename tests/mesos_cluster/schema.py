@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -62,8 +63,17 @@ def enum_values(enum: str) -> frozenset[str]:
 
 
 def check(message: str, value: Any, path: str) -> dict[str, Any]:
-    """``value`` validated as ``message``, normalized; ``SchemaError`` names what is wrong."""
-    return _message(message, value, path)
+    """``value`` validated as ``message``, normalized; ``SchemaError`` names what is wrong.
+
+    A message as well-formed senders send it (every value of its own JSON type) is checked
+    by the validator compiled for its type (``_compiled``): the same checks, without the
+    paths that only an error needs. Anything else, an error included, goes the interpreted
+    way, which names the path of what is wrong, or normalizes what Mesos reads leniently.
+    """
+    try:
+        return _compiled(message)(value)
+    except _Unusual:
+        return _message(message, value, path)
 
 
 def _message(message: str, value: Any, path: str) -> dict[str, Any]:
@@ -164,6 +174,122 @@ def _integer(kind: str, value: Any, path: str) -> int:
     if not low <= number <= high:
         raise SchemaError(f"{path}: {number} is out of range for {kind}")
     return int(number)
+
+
+class _Unusual(Exception):
+    """A value the compiled validators leave to the interpreted ones: wrong, or lenient."""
+
+
+_UNUSUAL = _Unusual()
+Validator = Callable[[Any], Any]
+
+
+@cache
+def _compiled(message: str) -> Callable[[Any], dict[str, Any]]:
+    """A validator of ``message`` that accepts what ``_message`` accepts unchanged and
+    returns what it returns, and raises ``_Unusual`` for anything else."""
+    known: dict[str, Validator] = {}
+    required = [f.name for f in fields(message).values() if f.required]
+
+    def validate(value: Any) -> dict[str, Any]:
+        if type(value) is not dict:
+            raise _UNUSUAL
+        out = {}
+        for key, item in value.items():
+            if item is None:
+                if key not in known:
+                    raise _UNUSUAL
+                continue
+            try:
+                out[key] = known[key](item)
+            except KeyError:
+                raise _UNUSUAL from None
+        for name in required:
+            if name not in out:
+                raise _UNUSUAL
+        return out
+
+    _COMPILING[message] = validate  # a message may contain itself (ContainerID.parent)
+    try:
+        for field in fields(message).values():
+            known[field.name] = _field_validator(field)
+    finally:
+        del _COMPILING[message]
+    return validate
+
+
+_COMPILING: dict[str, Callable[[Any], dict[str, Any]]] = {}
+
+
+def _field_validator(field: Field) -> Validator:
+    one = _value_validator(field.type)
+    if field.map:
+        def mapping(item: Any) -> Any:
+            if type(item) is not dict:
+                raise _UNUSUAL
+            return {k: one(v) for k, v in item.items()}
+        return mapping
+    if field.repeated:
+        def repeated(item: Any) -> Any:
+            if type(item) is not list:
+                raise _UNUSUAL
+            return [one(v) for v in item]
+        return repeated
+    return one
+
+
+def _value_validator(kind: str) -> Validator:
+    if kind in MESSAGES:
+        if kind in _COMPILING:
+            return lambda value: _compiled(kind)(value)  # itself, once compiled
+        return _compiled(kind)
+    if kind in ENUMS:
+        names = enum_values(kind)
+
+        def enum(value: Any) -> Any:
+            if type(value) is not str or value not in names:
+                raise _UNUSUAL
+            return value
+        return enum
+    if kind == "string":
+        def string(value: Any) -> Any:
+            if type(value) is not str:
+                raise _UNUSUAL
+            return value
+        return string
+    if kind == "bytes":
+        def raw(value: Any) -> Any:
+            if type(value) is not str:
+                raise _UNUSUAL
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise _UNUSUAL from None
+            return value
+        return raw
+    if kind == "bool":
+        def boolean(value: Any) -> Any:
+            if type(value) is not bool:
+                raise _UNUSUAL
+            return value
+        return boolean
+    if kind in ("double", "float"):
+        def double(value: Any) -> Any:
+            if type(value) is float:
+                return value
+            if type(value) is not int:
+                raise _UNUSUAL
+            return float(value)
+        return double
+    if kind in INTEGER_BOUNDS:
+        low, high = INTEGER_BOUNDS[kind]
+
+        def integer(value: Any) -> Any:
+            if type(value) is not int or not low <= value <= high:
+                raise _UNUSUAL
+            return value
+        return integer
+    raise AssertionError(f"protos.py names an unknown type {kind!r}")
 
 
 def _kind(value: Any) -> str:

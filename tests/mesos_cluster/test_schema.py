@@ -158,3 +158,22 @@ def test_no_production_code_imports_the_test_cluster() -> None:
                  for path in (root / package).rglob("*.py")
                  if "tests.mesos_cluster" in path.read_text(errors="replace")]
     assert offenders == [], f"the test Mesos cluster is a test fixture: {offenders}"
+
+
+@pytest.mark.parametrize(("message", "value"), [
+    ("scheduler.Call", launch_call(TASK)),
+    ("scheduler.Call", launch_call(dict(TASK, resources=[
+        {"name": "ports", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 2}]}},
+        {"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "*"}],
+        labels={"labels": [{"key": "k", "value": "v"}]}, data="aGk="))),
+    ("scheduler.Call", {"type": "ACKNOWLEDGE", "framework_id": {"value": "f"}, "acknowledge": {
+        "agent_id": {"value": "a"}, "task_id": {"value": "t"}, "uuid": "aGk="}}),
+    ("scheduler.Event", {"type": "UPDATE", "update": {"status": {
+        "task_id": {"value": "t"}, "state": "TASK_RUNNING", "source": "SOURCE_EXECUTOR",
+        "timestamp": 1.5, "uuid": "aGk=", "agent_id": {"value": "a"}}}}),
+])
+def test_the_compiled_check_is_the_interpreted_one(message: str, value: Json) -> None:
+    """What well-formed senders send takes the compiled validators: the same answer."""
+    expected = schema._message(message, value, "call")
+    assert schema._compiled(message)(value) == expected == schema.check(message, value, "call")
+    assert schema.check(message, value, "call")["type"] == value["type"]

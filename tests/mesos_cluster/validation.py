@@ -6,6 +6,7 @@ or in the TASK_LOST / TASK_DROPPED / TASK_ERROR update), or None.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from tests.mesos_cluster.master import Master
 
 NAME_MAX = 255
+_INVALID_ID_CHARACTER = re.compile(r"[\x00-\x1f\x7f/\\]")  # controls, slashes
 
 
 def framework_error(info: Json, completed: Collection[str]) -> str | None:
@@ -93,7 +95,7 @@ def id_error(kind: str, text: str) -> str | None:
         return f"{kind} ID must not be greater than {NAME_MAX} characters"
     if text in (".", ".."):
         return f"'{text}' is disallowed"
-    if any(ord(c) < 32 or ord(c) == 127 or c in "/\\" for c in text):
+    if _INVALID_ID_CHARACTER.search(text):
         return f"'{text}' contains invalid characters"
     return None
 

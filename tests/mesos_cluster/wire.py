@@ -157,6 +157,13 @@ class Update:
 
 def deep_copy(message: Any) -> Any:
     """A copy of a JSON value, so that no two components share a mutable message."""
+    kind = type(message)  # exact types first: every message is copied, most are plain
+    if kind is dict:
+        return {k: deep_copy(v) for k, v in message.items()}
+    if kind is list:
+        return [deep_copy(v) for v in message]
+    if kind is str or kind is int or kind is float or kind is bool or message is None:
+        return message
     if isinstance(message, dict):
         return {k: deep_copy(v) for k, v in message.items()}
     if isinstance(message, list):

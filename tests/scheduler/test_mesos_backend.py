@@ -17,6 +17,7 @@ import pytest
 
 from aurora_provider.framework.backends.mesos import MesosBackend, MesosSettings
 from aurora_provider.framework.storage.scheduler_state import FRAMEWORK_ID
+from aurora_provider.mesos.errors import MasterUnreachable
 from aurora_provider.mesos.task_data import AssignedTask
 from aurora_provider.states.task import TaskState
 from tests.fakes import Clock, SchedulerWorld, typed
@@ -41,6 +42,7 @@ class RecordingDriver:
         self.last_error: str | None = "cannot reach Mesos master m:5050: connection refused"
         self.framework_id: str | None = (framework_info.get("id") or {}).get("value")
         self.stopped: bool | None = None
+        self.failures: dict[str, Exception] = {}  # call type -> what it fails with
 
     def start(self) -> None:
         self.calls.append(("start", None))
@@ -60,19 +62,40 @@ class RecordingDriver:
         else:
             self.cb.reregistered(self, {"address": {"ip": "127.0.0.1"}})
 
-    def launch(self, offer_ids: list[str], tasks: list[dict[str, Any]],
-               filters: dict[str, Any] | None = None) -> bool:
-        self.calls.append(("launch", (offer_ids, tasks, filters)))
-        return True
-
-    def __getattr__(self, name: str) -> Any:  # decline, suppress, revive, kill, ...
-        def call(*args: Any) -> bool:
-            self.calls.append((name, args))
-            return True
-        return call
+    def call_many(self, batch: list[tuple[str, dict[str, Any] | None]]) -> list[Any]:
+        """The backend's calls (pipelined batches), recorded as the driver's methods would
+        take them: ``("launch", (offer_ids, task_infos, filters))``, ``("kill", (task_id,
+        agent_id))``...; a kind in ``failures`` fails with its error."""
+        answers: list[Any] = []
+        for kind, body in batch:
+            failure = self.failures.get(kind)
+            if failure is None:
+                self.calls.append(as_method(kind, body or {}))
+            answers.append(failure)
+        return answers
 
     def named(self, name: str) -> list[Any]:
         return [args for called, args in self.calls if called == name]
+
+
+def as_method(kind: str, body: dict[str, Any]) -> tuple[str, Any]:
+    """A call's wire form as the driver method that sends it, with its arguments."""
+    def ids(key: str) -> list[str]:
+        return [o["value"] for o in body[key]]
+
+    if kind == "ACCEPT":
+        (operation,) = body["operations"]
+        return "launch", (ids("offer_ids"), operation["launch"]["task_infos"],
+                          body.get("filters"))
+    if kind == "DECLINE":
+        return "decline", (ids("offer_ids"), body.get("filters"))
+    if kind == "KILL":
+        return "kill", (body["task_id"]["value"], (body.get("agent_id") or {}).get("value"))
+    if kind == "RECONCILE":
+        return "reconcile", (body["tasks"],)
+    if kind == "ACKNOWLEDGE":
+        return "acknowledge", (body,)
+    return kind.lower(), ()
 
 
 def offer(offer_id: str, agent: str, *, cpus: float = 8, mem: float = 8192,
@@ -318,10 +341,8 @@ def test_a_launch_that_cannot_reach_mesos_is_lost_and_rescheduled(world: MesosWo
     (task_id,) = world.create(tmp_path)
     world.driver.cb.resourceOffers(world.driver, [offer("o1", "a1")])
 
-    def unreachable(*_: Any) -> None:
-        raise ConnectionError("cannot send ACCEPT to Mesos master m:5050: connection refused")
-
-    world.driver.launch = unreachable  # type: ignore[method-assign]
+    world.driver.failures["ACCEPT"] = MasterUnreachable(
+        "cannot send ACCEPT to Mesos master m:5050: connection refused")
     world.rounds(2)
     lost = world.store.tasks.task(task_id)
     assert lost is not None and lost.status is S.LOST

@@ -1,8 +1,9 @@
 """The active updates, shared by the engine (rounds) and the controller (user actions).
 
-An update's changes commit with the task changes they cause, in the ledger's transaction;
-only then does the new record replace the active one. At the end of an update the job's
-configuration becomes the new one if it rolled forward.
+An update's changes commit with the task changes they cause, in the ledger's transaction
+(the engine's, in the scheduling round's); only then does the new record replace the active
+one. At the end of an update the job's configuration becomes the new one if it rolled
+forward.
 """
 
 from __future__ import annotations
@@ -74,6 +75,37 @@ class UpdateChange:
         return self.write
 
 
+class Savepoint:
+    """What a ``Changes`` held before one update's step: ``undo()`` takes the step back out
+    (its moves, new tasks, events, kills and launches), leaving the round's other changes."""
+
+    def __init__(self, ch: Changes) -> None:
+        self._ch = ch
+        self._rows = dict(ch.rows)
+        self._created = set(ch.created)
+        self._touched = set(ch.touched_jobs)
+        self._sizes = self._lengths()
+
+    def _lengths(self) -> tuple[int, ...]:
+        ch = self._ch
+        return (len(ch.rows), len(ch.events), len(ch.launches), len(ch.kills),
+                len(ch.persist), len(ch.committed))
+
+    def changed(self) -> bool:
+        """Whether the step changed anything (each move and each new task adds an event)."""
+        return self._lengths() != self._sizes
+
+    def undo(self) -> None:
+        ch = self._ch
+        _, events, launches, kills, persist, committed = self._sizes
+        ch.rows.clear()
+        ch.rows.update(self._rows)
+        ch.created.intersection_update(self._created)
+        ch.touched_jobs.intersection_update(self._touched)
+        del ch.events[events:], ch.launches[launches:], ch.kills[kills:]
+        del ch.persist[persist:], ch.committed[committed:]
+
+
 class ActiveUpdates:
     """The active update of each job; a job guard (kill, restart and add wait for it)."""
 
@@ -110,6 +142,13 @@ class ActiveUpdates:
 
     def commit(self, ch: Changes, change: UpdateChange) -> UpdateRecord:
         """Persist the step's writes with its task changes, then make it current."""
+        record = self.stage(ch, change)
+        self.ledger.commit(ch)
+        return record
+
+    def stage(self, ch: Changes, change: UpdateChange) -> UpdateRecord:
+        """The step's writes join ``ch``: persisted in its transaction, current once it has
+        committed (the engine's steps commit with the scheduling round)."""
         record = change.record
         write = change.finish()
 
@@ -119,7 +158,6 @@ class ActiveUpdates:
                 self._save_job(tx, ch, record)
 
         ch.also(persist, lambda: self._publish(record))
-        self.ledger.commit(ch)
         return record
 
     def _save_job(self, tx: Transaction, ch: Changes, r: UpdateRecord) -> None:

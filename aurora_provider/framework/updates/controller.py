@@ -225,7 +225,16 @@ class UpdateController:
 
     def query(self, *, statuses: frozenset[UpdateStatus] | None = None,
               matches: Callable[[UpdateRecord], bool] = lambda _: True) -> list[UpdateRecord]:
-        return [r for r in self._updates.store.updates.records(statuses=statuses)
-                if matches(r)]
+        """Matching updates, newest first. The active ones are those held in memory (what
+        the store has committed: a poll during a large update parses no progress); the
+        ended ones are read from the store, whose record wins if one ended meanwhile."""
+        updates = self._updates
+        active = [r for r in updates.records() if statuses is None or r.status in statuses]
+        ended = TERMINAL if statuses is None else statuses & TERMINAL
+        stored = updates.store.updates.records(statuses=ended) if ended else []
+        found = {r.update_id: r for r in active}
+        found.update((r.update_id, r) for r in stored)
+        newest = sorted(found.values(), key=lambda r: (-r.created_at, r.update_id))
+        return [r for r in newest if matches(r)]
 
 

@@ -1,9 +1,13 @@
-"""The update engine: each scheduling round moves every active update on (a round hook).
+"""The update engine: each scheduling round moves every active update on (a round step).
 
 It evaluates the instances in flight (``instance.decide``), starts the next group of the
 batch strategy, and changes the update's status on success, failure, a missed pulse or an
-autopause. Each update's task changes, progress and events commit in one transaction before
-any kill or launch is sent; an update that raises ends in ERROR without stopping the others.
+autopause. It works in the round's changes, after the backend's status updates and before
+placement: an instance's task that is RUNNING (or KILLED) in this round is acted on in this
+round, and the replacements it adds are placed in it. Every update's task changes, progress
+and events commit with the round's, in its one transaction, before any kill or launch is
+sent; an update that raises ends in ERROR, its own changes undone, without stopping the
+others.
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from dataclasses import replace
 from aurora_provider.framework.core.changes import Changes
 from aurora_provider.framework.model.updates import InstanceEvent, InstanceProgress
 from aurora_provider.framework.storage.rows import TaskRow
-from aurora_provider.framework.updates.active import ActiveUpdates, UpdateChange, log
+from aurora_provider.framework.updates.active import (
+    ActiveUpdates,
+    Savepoint,
+    UpdateChange,
+    log,
+)
 from aurora_provider.framework.updates.instance import Next, decide
 from aurora_provider.framework.updates.plan import next_group, ordered
 from aurora_provider.states.instance_update import (
@@ -57,27 +66,28 @@ class UpdateEngine:
     def __init__(self, updates: ActiveUpdates) -> None:
         self._updates = updates
 
-    def before_round(self) -> None:
-        """One step of every active update (under the ledger's lock)."""
+    def during_round(self, ch: Changes) -> None:
+        """One step of every active update, in the round's changes (under the ledger's lock)."""
         for record in self._updates.records():
-            self._advance(record.job_key)
+            self._advance(ch, record.job_key)
 
-    def _advance(self, job_key: str) -> None:
-        """Step one update and commit it on its own: a broken update cannot stop others."""
+    def _advance(self, ch: Changes, job_key: str) -> None:
+        """Step one update; a broken one ends in ERROR, and its step is undone alone."""
         updates = self._updates
         current = updates.get(job_key)
         if current is None:
             return
-        ch = updates.ledger.changes()
+        mark = Savepoint(ch)
         change = UpdateChange(current)
         try:
             self._step(ch, change)
         except Exception as e:  # a bug or bad data: this update ends, scheduling goes on
             log.exception("update %s of %s failed", current.update_id, current.job_key)
-            ch, change = updates.ledger.changes(), UpdateChange(current)
+            mark.undo()
+            change = UpdateChange(current)
             change.set_status(U.ERROR, ch.now, None, f"internal error: {type(e).__name__}: {e}")
-        if change.changed or ch:
-            updates.commit(ch, change)
+        if change.changed or mark.changed():
+            updates.stage(ch, change)
 
     def _step(self, ch: Changes, change: UpdateChange) -> None:
         """Move one update on."""

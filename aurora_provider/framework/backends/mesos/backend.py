@@ -5,12 +5,16 @@ everything else happens in the round, through the ``Backend`` methods:
 
 * ``offers()`` (called when tasks are pending) gives the held offers, one per agent, and
   revives offers if they were suppressed; ``launch`` accepts an agent's offers with its
-  tasks; offers no round used are declined with a filter, and when nothing is pending any
-  more offers are suppressed.
+  tasks; offers are held ``offer_hold_secs`` for the next pending tasks, then declined with
+  a filter, and once nothing was pending for as long offers are suppressed.
 * ``poll()`` turns the queued status updates into the scheduler's states (Aurora's mapping,
   ``status.py``), acknowledges the updates of the previous poll (which the round has
   persisted by now), reconciles after every (re)subscription and periodically, re-sends
   unanswered kills and ends partitions the job's PartitionPolicy no longer waits for.
+
+Calls leave from two lanes (``_Lane``), each a thread sending what was queued meanwhile as
+one pipelined batch: launches, kills and the offer calls (in order), and acknowledgements
+and reconciliation.
 
 The framework id is stored when Mesos first gives it, so a restarted scheduler fails over
 (re-subscribes with it) and keeps its tasks.
@@ -18,7 +22,6 @@ The framework id is stored when Mesos first gives it, so a restarted scheduler f
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import queue
@@ -38,6 +41,7 @@ from aurora_provider.framework.storage.scheduler_state import (
     FRAMEWORK_ID,
     SchedulerStateRepository,
 )
+from aurora_provider.mesos import calls
 from aurora_provider.mesos.errors import NotSubscribed
 from aurora_provider.mesos.scheduler import MesosSchedulerDriver
 from aurora_provider.states.task import TERMINAL, TaskState
@@ -143,36 +147,84 @@ class _Callbacks:
         log.error("Mesos: %s", message)
 
 
-class _Sender:
-    """Launches, acknowledgements and kills leave from threads of their own, a
-    few at a time: a round never waits on the thousands of small POSTs a large job brings
-    (one ACCEPT per agent, one ACKNOWLEDGE per update), and they do not wait on each other.
-    The order between calls is not kept, so calls whose order matters (DECLINE, SUPPRESS,
-    REVIVE) are made by the round itself."""
+Done = Callable[[Exception | None], None]
+# The most calls one pipelined write carries: a lane with more queued sends again at once.
+MAX_BATCH = 1000
 
-    def __init__(self, threads: int = 4) -> None:
-        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._run, name=f"mesos-sender-{i}",
-                                          daemon=True) for i in range(threads)]
-        for thread in self._threads:
-            thread.start()
 
-    def send(self, call: Callable[[], object]) -> None:
-        self._queue.put(call)
+class _Lane:
+    """Calls that leave from a thread of their own, in the order they were queued: each time
+    the thread wakes it sends all that was queued meanwhile as one pipelined batch
+    (``call_many``), so a round never waits on the master, and the thousands of calls of a
+    large job (an ACKNOWLEDGE per update, a KILL per task) are a few writes, not thousands
+    of round trips. One thread keeps the order: DECLINE, SUPPRESS and REVIVE may share a
+    lane. ``inline``: each call is sent at once, on the caller's thread (for tests)."""
+
+    def __init__(self, name: str, send: Callable[[list[calls.Call]], list[Exception | None]],
+                 *, inline: bool = False) -> None:
+        self._send_batch = send
+        self._queue: queue.SimpleQueue[tuple[calls.Call, Done | None] | None] = \
+            queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        if not inline:
+            self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+            self._thread.start()
+
+    def send(self, call: calls.Call, done: Done | None = None) -> None:
+        """Queue ``call``; ``done`` is told its error (None: the master took it) once sent."""
+        if self._thread is None:
+            self._flush([(call, done)])
+            return
+        self._queue.put((call, done))
 
     def stop(self) -> None:
-        """Send what is queued, then end the threads."""
-        for _ in self._threads:
+        """Send what is queued, then end the thread."""
+        if self._thread is not None:
             self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while (call := self._queue.get()) is not None:
+        ending = False
+        while not ending:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    ending = True
+                    break
+                batch.append(item)
             try:
-                call()
-            except Exception as e:  # the driver reports its own failures; keep sending
-                log.debug("Mesos call failed: %s", e)
+                self._flush(batch)
+            except Exception:  # a bug of ours: keep the lane going
+                log.exception("sending %d Mesos call(s) failed", len(batch))
+
+    def _flush(self, batch: list[tuple[calls.Call, Done | None]]) -> None:
+        try:
+            errors = self._send_batch([call for call, _ in batch])
+        except Exception as e:  # a bug of ours: every call of the batch failed
+            log.exception("sending %d Mesos call(s) failed", len(batch))
+            errors = [e] * len(batch)
+        failed: dict[str, list[Exception]] = defaultdict(list)
+        for (call, done), error in zip(batch, errors, strict=True):
+            if error is not None:
+                failed[call[0]].append(error)
+            if done is not None:
+                try:
+                    done(error)
+                except Exception:
+                    log.exception("handling the answer to a Mesos %s failed", call[0])
+        for kind, found in failed.items():
+            # The driver logs being unsubscribed once; calls sent meanwhile need not each.
+            level = (logging.DEBUG if all(isinstance(e, NotSubscribed) for e in found)
+                     else logging.WARNING)
+            log.log(level, "Mesos %s failed%s: %s", kind,
+                    f" ({len(found)} calls)" if len(found) > 1 else "", found[0])
 
 
 class MesosBackend:
@@ -192,11 +244,15 @@ class MesosBackend:
         self._wake: Callable[[], None] = lambda: None
         self._events = _Events(lambda: self._wake())
         self._driver: Any = None
-        self._sender: _Sender | None = None  # acknowledgements, reconciliation
-        self._launcher: _Sender | None = None  # launches and kills, never queued behind them
+        # Launches, kills and the offer calls, never queued behind the background's calls.
+        self._urgent: _Lane | None = None
+        self._background: _Lane | None = None  # acknowledgements, reconciliation
         self._held: dict[str, _Held] = {}  # offer id -> offer
         self._wanted = False  # a round asked for offers since the last poll
+        self._last_wanted = float("-inf")  # when a round last did
         self._suppressed = False
+        # Offers were declined (with a filter) while nothing was pending: new work revives.
+        self._declined_idle = False
         self._tasks: dict[str, Launch] = {}  # launched and not terminal
         self._kills: dict[str, float] = {}  # task id -> when the kill was last sent
         self._partitioned: dict[str, float] = {}  # task id -> when it becomes LOST
@@ -217,9 +273,9 @@ class MesosBackend:
     def start(self) -> None:
         framework_id = self._state.get(FRAMEWORK_ID)
         info = self._framework_info(framework_id)
-        if not self._send_inline:
-            self._launcher = _Sender()
-            self._sender = _Sender()
+        self._urgent = _Lane("mesos-urgent-calls", self._send_batch, inline=self._send_inline)
+        self._background = _Lane("mesos-background-calls", self._send_batch,
+                                 inline=self._send_inline)
         self._logs = SandboxLogs(lambda: self._driver.master if self._driver else None)
         self._driver = self._driver_factory(
             _Callbacks(self._events, self._remember_framework_id), info, self.settings.master,
@@ -232,10 +288,10 @@ class MesosBackend:
     def stop(self) -> None:
         """Stop watching: the framework fails over (its tasks keep running). What is queued
         is sent first (acknowledgements of persisted updates, kills)."""
-        for sender in (self._launcher, self._sender):
-            if sender is not None:
-                sender.stop()
-        self._sender = self._launcher = None
+        for lane in (self._urgent, self._background):
+            if lane is not None:
+                lane.stop()
+        self._urgent = self._background = None
         driver, self._driver = self._driver, None
         if driver is not None:
             driver.stop(failover=True)
@@ -291,9 +347,10 @@ class MesosBackend:
         with self._lock:
             self._take_events_offers()
             self._wanted = True
-            if self._suppressed:
-                self._call("revive")
-                self._suppressed = False
+            self._last_wanted = self._clock()
+            if self._suppressed or self._declined_idle:
+                self._send(calls.revive(), urgent=True)
+                self._suppressed = self._declined_idle = False
             by_agent: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for held in self._held.values():
                 held.shown = True
@@ -322,25 +379,28 @@ class MesosBackend:
                 del self._held[offer_id]
 
     def _release_unused(self) -> None:
-        """Decline what no round wants: everything when nothing is pending (and suppress),
-        else the offers a round saw and could not use, once held long enough."""
+        """Decline the offers held long enough that a round saw and could not use, or that
+        no round wanted (nothing pending) since the last poll; suppress offers once nothing
+        was pending for as long. Until declined, held offers serve the next pending tasks at
+        once (the next batch of an update), with no REVIVE and no new offers to wait for."""
         now = self._clock()
+        hold = self.settings.offer_hold_secs
         for held in self._held.values():
             held.polls += 1
-        if not self._wanted:  # the last round had nothing pending: this one may have
-            stale = [o for o, h in self._held.items() if h.polls > 1]
-        else:
-            stale = [o for o, h in self._held.items()
-                     if h.shown and now - h.received >= self.settings.offer_hold_secs]
+        stale = [o for o, h in self._held.items() if now - h.received >= hold
+                 and (h.shown or (not self._wanted and h.polls > 1))]
         if stale:
             for offer_id in stale:
                 del self._held[offer_id]
             refuse = self.settings.offer_filter_secs
-            # In order with SUPPRESS and REVIVE: a REVIVE must clear this decline's filter.
-            self._call("decline", stale, {"refuse_seconds": refuse})
-        if not self._wanted and not self._suppressed and self._connected():
+            # In order with SUPPRESS and REVIVE (one lane): a REVIVE must clear this
+            # decline's filter.
+            self._send(calls.decline(stale, {"refuse_seconds": refuse}), urgent=True)
+            self._declined_idle |= not self._wanted
+        if (not self._wanted and not self._suppressed and now - self._last_wanted >= hold
+                and self._connected()):
             self._suppressed = True
-            self._call("suppress")
+            self._send(calls.suppress(), urgent=True)
         self._wanted = False
 
     # -- launching and killing ----------------------------------------------------------------
@@ -374,8 +434,8 @@ class MesosBackend:
 
     def _send_launch(self, offer_ids: list[str], infos: list[dict[str, Any]],
                      filters: dict[str, Any], launches: list[Launch]) -> None:
-        def send() -> None:
-            if self._call("launch", offer_ids, infos, filters):
+        def sent(error: Exception | None) -> None:
+            if error is None:
                 return
             with self._lock:  # never reached Mesos: the round runs them elsewhere
                 for launch in launches:
@@ -384,26 +444,20 @@ class MesosBackend:
                                  "The launch could not be sent to the Mesos master")
             self._wake()
 
-        launcher = self._launcher
-        if launcher is None:
-            send()
-        else:
-            launcher.send(send)
+        self._send(calls.launch(offer_ids, infos, filters), sent, urgent=True)
 
     def kill(self, task_ids: Sequence[str]) -> None:
         with self._lock:
             now = self._clock()
             for task_id in task_ids:
                 self._kills[task_id] = now
-                agent = self._locations.get(task_id)
-                self._send("kill", task_id, agent, urgent=True)
+                self._send(calls.kill(task_id, self._locations.get(task_id)), urgent=True)
 
     def _retry_kills(self, now: float, everything: bool) -> None:
         for task_id, sent in list(self._kills.items()):
             if everything or now - sent >= self.settings.kill_retry_secs:
                 self._kills[task_id] = now
-                agent = self._locations.get(task_id)
-                self._send("kill", task_id, agent, urgent=True)
+                self._send(calls.kill(task_id, self._locations.get(task_id)), urgent=True)
 
     # -- observing ----------------------------------------------------------------------------
 
@@ -412,7 +466,10 @@ class MesosBackend:
             # The previous poll's updates are persisted by now: Mesos may forget them.
             acks, self._to_ack = self._to_ack, []
             for update in acks:
-                self._send("acknowledge", update)
+                try:
+                    self._send(calls.acknowledge(update))
+                except ValueError as e:  # no agent to name: Mesos sends it again
+                    log.warning("cannot acknowledge an update: %s", e)
             self._take_events_offers()
             self._release_unused()
             events = self._events
@@ -495,8 +552,8 @@ class MesosBackend:
                                               if t in self._locations else {})}
                  for t in self._tasks]
         if known:
-            self._send("reconcile", known)
-        self._send("reconcile", [])
+            self._send(calls.reconcile(known))
+        self._send(calls.reconcile([]))
 
     # -- logs (the backend's LogSource) -------------------------------------------------------
 
@@ -516,25 +573,21 @@ class MesosBackend:
     def _connected(self) -> bool:
         return self._driver is not None and bool(self._driver.connected)
 
-    def _call(self, method: str, *args: Any) -> bool:
-        """A driver call the round needs made now; False when it could not be."""
+    def _send_batch(self, batch: list[calls.Call]) -> list[Exception | None]:
         driver = self._driver
         if driver is None:
-            return False
-        try:
-            getattr(driver, method)(*args)
-        except Exception as e:  # the driver's errors say why in one line
-            # The driver logs being unsubscribed once; calls sent meanwhile need not each.
-            log.log(logging.DEBUG if isinstance(e, NotSubscribed) else logging.WARNING,
-                    "Mesos %s failed: %s", method, e)
-            return False
-        return True
+            return [NotSubscribed(f"cannot send {kind}: the Mesos driver is stopped")
+                    for kind, _ in batch]
+        return list(driver.call_many(batch))
 
-    def _send(self, method: str, *args: Any, urgent: bool = False) -> None:
-        """A driver call that may leave later: with the launches when ``urgent`` (kills),
-        else in the background (acknowledgements, reconciliation)."""
-        sender = self._launcher if urgent else self._sender
-        if sender is None:
-            self._call(method, *args)
-        else:
-            sender.send(functools.partial(self._call, method, *args))
+    def _send(self, call: calls.Call, done: Done | None = None, *,
+              urgent: bool = False) -> None:
+        """A call that leaves from a lane's thread: with the launches when ``urgent``
+        (kills, the offer calls), else in the background (acknowledgements,
+        reconciliation)."""
+        lane = self._urgent if urgent else self._background
+        if lane is None:
+            if done is not None:
+                done(NotSubscribed(f"cannot send {call[0]}: the Mesos backend is stopped"))
+            return
+        lane.send(call, done)
