@@ -5,7 +5,8 @@ as an immutable ``TaskView`` (``logs_listing``: its processes and runs as JSON);
 ``runner_argv`` is how to start a runner; ``kill_task`` stops a task whether or not its
 runner is alive; ``collect_garbage`` removes old sandboxes and checkpoints; ``TaskPaths``
 and ``run_log_dir`` say where a task's files and logs are; ``disk_usage`` what a directory
-holds.
+holds; ``open_inside`` opens a file under a sandbox or log directory without following a
+link out of it.
 Nothing else of the executor is meant to be imported from outside it.
 """
 
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from aurora_provider.states.executor_task import ExecutorTaskState
 
@@ -25,13 +27,14 @@ from .core.gc import GcReport, collect_garbage
 from .core.logs import run_log_dir
 from .core.paths import TaskPaths, disk_usage
 from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
-from .errors import CheckpointError, ExecutorError, InvalidTask
+from .errors import CheckpointError, ExecutorError, InvalidTask, OutsideSandbox
 
 __all__ = [
     "CheckpointReader",
     "ExecutorError",
     "GcReport",
     "InvalidTask",
+    "OutsideSandbox",
     "ProcessRunView",
     "ProcessView",
     "TaskPaths",
@@ -40,6 +43,7 @@ __all__ = [
     "disk_usage",
     "kill_task",
     "logs_listing",
+    "open_inside",
     "run_log_dir",
     "runner_argv",
 ]
@@ -135,3 +139,37 @@ def logs_listing(task_id: str, sandbox: str | None,
             {"run": r.run, "state": r.state, "return_code": r.return_code,
              "start_time": r.start_time, "stop_time": r.stop_time} for r in proc.runs]}
         for name, proc in sorted(processes.items())]}
+
+
+def _is_under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def open_inside(base: str | os.PathLike[str], path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` (under ``base``) opened for reading, if it really is a file inside ``base``.
+
+    A task owns its sandbox and may replace any file in it with a symlink (a log with a link
+    to /etc/passwd): the real path, every link followed, must stay under the real ``base``,
+    and the descriptor actually opened is checked again, so a link swapped in between the
+    check and the open is caught too. Only regular files are opened (a FIFO would block the
+    reader), without blocking.
+
+    :raises OutsideSandbox: the path leads outside ``base`` or is not a regular file.
+    :raises FileNotFoundError: nothing is there.
+    """
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(path)
+    if not _is_under(real, real_base):
+        raise OutsideSandbox(f"{path}: leads outside {base}")
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW)
+    f = os.fdopen(fd, "rb")
+    try:
+        opened = os.readlink(f"/proc/self/fd/{fd}")
+        if not _is_under(opened, real_base):
+            raise OutsideSandbox(f"{path}: leads outside {base}")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutsideSandbox(f"{path}: not a regular file")
+    except BaseException:
+        f.close()
+        raise
+    return f

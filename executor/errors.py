@@ -33,3 +33,7 @@ class InvalidRecord(CheckpointError):
 
 class TaskLocked(ExecutorError):
     """Another runner holds the task's lock."""
+
+
+class OutsideSandbox(ExecutorError):
+    """A path that leads outside the sandbox (a symlink out, ``..``) or to no regular file."""

@@ -130,6 +130,14 @@ class Daemon:
         command line: a daemon killed between spawning a runner and writing its record
         leaves a runner that only the second way finds.
         """
+        # A runner that sees its process killed first restarts it before its own SIGKILL
+        # lands: a second pass kills what the first one made.
+        for _ in range(3):
+            if not self._kill_runners_once():
+                return
+
+    def _kill_runners_once(self) -> bool:
+        """One pass of ``kill_runners``; whether it found anything to kill."""
         roots = set(self.runner_pids().values())
         marker = str(self.work_dir)
         for proc in psutil.process_iter(["pid", "cmdline"]):
@@ -147,3 +155,4 @@ class Daemon:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
         psutil.wait_procs(procs, timeout=5)
+        return bool(procs)  # something was killed: look again

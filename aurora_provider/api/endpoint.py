@@ -21,9 +21,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast, overload
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from aurora_provider.api.errors import NotFound
+from aurora_provider.api.errors import ApiError, NotFound, ServerError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,12 +79,17 @@ class Endpoint(Generic[P, R]):
     :param build: the method's signature and body: the request's :class:`Parts`.
     :param doc: the method's docstring.
     :param missing: the error of a 404 here (``JobNotFound`` on the job routes...).
+    :param raises: errors this endpoint answers beyond those every endpoint of its kind
+        does (``aurora_provider.api.endpoints.errors_of`` says which; the OpenAPI document
+        declares them).
     """
 
     def __init__(self, method: str, path: str, response: type[R], build: Callable[P, Parts],
-                 doc: str = "", *, missing: type[NotFound] = NotFound) -> None:
+                 doc: str = "", *, missing: type[NotFound] = NotFound,
+                 raises: tuple[type[ApiError], ...] = ()) -> None:
         self.method = method
         self.missing = missing
+        self.raises = raises
         self.path = path
         self.response = response
         self.build = build
@@ -106,7 +111,15 @@ class Endpoint(Generic[P, R]):
         if self.response is str:
             return cast(R, response.text)
         model = cast(type[BaseModel], self.response)
-        return cast(R, model.model_validate(response.json()))
+        try:
+            return cast(R, model.model_validate(response.json()))
+        except ValidationError as e:  # an older or broken scheduler: one line, no traceback
+            first = e.errors()[0]
+            problem = f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}"
+        except ValueError as e:
+            problem = f"not JSON ({e})"
+        raise ServerError(f"the scheduler's answer to {self.method} {self.path} is not a "
+                          f"{model.__name__}: {problem}")
 
     @overload
     def __get__(self, client: None, owner: type) -> Endpoint[P, R]: ...

@@ -14,11 +14,18 @@ from typing import Any, Protocol
 from aurora_provider.api import models as m
 from aurora_provider.api.endpoint import Endpoint, Parts
 from aurora_provider.api.errors import (
+    ApiError,
     BackupNotFound,
+    Conflict,
     CronJobNotFound,
+    Forbidden,
     InvalidRequest,
     JobNotFound,
+    NotFound,
+    PayloadTooLarge,
+    SchedulerUnavailable,
     TaskNotFound,
+    Unauthorized,
     UpdateNotFound,
 )
 
@@ -94,6 +101,12 @@ def _task(task_id: str) -> Parts:
 
 def _list_jobs(pattern: str | None = None) -> Parts:
     return Parts(query={"pattern": pattern or None})
+
+
+def _job_tasks(key: Key, limit: int = 100, cursor: str | None = None, *,
+               events: bool = False) -> Parts:
+    return Parts(key_parts(key), query={"limit": limit, "cursor": cursor,
+                                        "events": "true" if events else None})
 
 
 def _kill(key: Key, instances: Sequence[int] | None = None,
@@ -204,6 +217,14 @@ class Endpoints:
                   "Jobs matching a CLUSTER/ROLE/ENV/NAME glob (default: all).")
     job_status = E("GET", _JOB, m.JobStatus, _keyed, "A job's active and terminal tasks.",
                    missing=JobNotFound)
+    job_summary = E("GET", _JOB + "/summary", m.JobStatusSummary, _keyed,
+                    "A job's tasks counted by state, and its configuration's summary "
+                    "(cheap at any size: what a sensor waiting on a job needs).",
+                    missing=JobNotFound)
+    job_tasks = E("GET", _JOB + "/tasks", m.TaskPage, _job_tasks,
+                  "A page of a job's tasks: active first, then terminal newest first; "
+                  "pass the answer's next_cursor for the next page. Events only with "
+                  "events=True.", missing=JobNotFound)
     kill = E("POST", _JOB + "/kill", m.KillResponse, _kill,
              "Kill some instances of a job (None: all of them).", missing=JobNotFound)
     killall = E("POST", _JOB + "/kill", m.KillResponse, _killall, "Kill every instance.",
@@ -211,7 +232,7 @@ class Endpoints:
     restart = E("POST", _JOB + "/restart", m.RestartModel, _restart,
                 "Restart instances in rolling batches.", missing=JobNotFound)
     restart_status = E("GET", _JOB + "/restart", m.RestartModel, _keyed,
-                       "The job's latest rolling restart.")
+                       "The job's latest rolling restart.", raises=(NotFound,))
     add_instances = E("POST", _JOB + "/instances", m.AddInstancesResponse, _add_instances,
                       "Add instances copying an existing instance's configuration.",
                       missing=JobNotFound)
@@ -291,3 +312,35 @@ class Endpoints:
 
 ENDPOINTS: dict[str, Endpoint[Any, Any]] = {
     name: value for name, value in vars(Endpoints).items() if isinstance(value, Endpoint)}
+
+
+def errors_of(endpoint: Endpoint[Any, Any]) -> list[type[ApiError]]:
+    """The errors an endpoint answers, one per status, by the rules every route follows
+    (plus the row's own ``raises``): what the OpenAPI document declares.
+
+    Under ``/api/``: 400 for anything taking input, 401 without a valid token, 403 where a
+    role or admin is required (changes, admin routes), 404 for a row that names what may be
+    missing, 409 when the cluster's state refuses a change, 413 for a body too large, and 503
+    from a scheduler that is not the leader (or whose store is full).
+    """
+    found: list[type[ApiError]] = []
+    api = endpoint.path.startswith("/api/")
+    changes = endpoint.method != "GET"
+    if api:
+        if endpoint.signature.parameters or changes:
+            found.append(InvalidRequest)
+        found.append(Unauthorized)
+        if changes or "/admin/" in endpoint.path:
+            found.append(Forbidden)
+        if endpoint.missing is not NotFound:
+            found.append(endpoint.missing)
+        if changes:
+            found.append(Conflict)
+        if endpoint.method in ("POST", "PUT"):
+            found.append(PayloadTooLarge)
+        found.append(SchedulerUnavailable)
+    found += endpoint.raises
+    by_status: dict[int, type[ApiError]] = {}
+    for error in found:
+        by_status.setdefault(error.status, error)
+    return sorted(by_status.values(), key=lambda e: e.status)

@@ -100,6 +100,13 @@ class BackupFailed(Conflict):
     code = "BACKUP_ERROR"
 
 
+class PayloadTooLarge(ApiError):
+    """The request's body is larger than the scheduler takes (``--max-body-bytes``) (413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+
+
 class ServerError(ApiError):
     """The scheduler failed to do what it should have done (500)."""
 
@@ -109,6 +116,14 @@ class ServerError(ApiError):
 
 class StorageError(ServerError):
     code = "STORAGE_ERROR"
+
+
+class StoreFull(StorageError):
+    """The store cannot grow (its disk is full, or its size limit reached): writes are
+    refused until space returns; reads are still answered (503)."""
+
+    code = "STORE_FULL"
+    status = 503
 
 
 class SchedulerUnavailable(ApiError):
@@ -121,10 +136,10 @@ class SchedulerUnavailable(ApiError):
 # One class per wire code (the kinds of NotFound share NOT_FOUND: see the module's docstring).
 BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in (
     InvalidRequest, Unauthorized, Forbidden, NotFound, Conflict, JobExists, QuotaExceeded,
-    BackupFailed, ServerError, StorageError, SchedulerUnavailable)}
+    BackupFailed, PayloadTooLarge, ServerError, StorageError, StoreFull, SchedulerUnavailable)}
 BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-    500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,
+    413: PayloadTooLarge, 500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,
     504: SchedulerUnavailable}
 
 

@@ -9,6 +9,7 @@ its result and returns the exit status; it raises an ``AuroraError`` (``ApiError
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,8 +58,8 @@ def _cpu(text: str) -> float:
         value = float(text)
     except ValueError as e:
         raise ConfigError(f"cpu {text!r}: expected a number of cores, e.g. 4 or 0.5") from e
-    if value < 0:
-        raise ConfigError(f"cpu {text!r} must not be negative")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"cpu {text!r} must be a finite number of cores, not negative")
     return value
 
 

@@ -10,15 +10,18 @@ loader's check (``binding.check_submittable``); the task plan rules live in ``pl
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from croniter import croniter
 from pystachio import Empty, MustacheParser
 
-from aurora_provider.config.binding import announcer_portmap, port_references
-from aurora_provider.config.errors import ValidationError
+from aurora_provider.config.binding import announcer_portmap, check_submittable, port_references
+from aurora_provider.config.errors import ConfigError, ValidationError
+from aurora_provider.config.keys import key_part_problem
 from aurora_provider.config.plan import PlanError, check_plan
 from aurora_provider.config.schema import (
     Container,
@@ -29,16 +32,19 @@ from aurora_provider.config.schema import (
     VariableBatchUpdateStrategy,
 )
 from aurora_provider.config.typecheck import first_type_problem
+from aurora_provider.config.wire import job_from_wire, job_to_wire
 
-__all__ = ["validate_job"]
+__all__ = ["MAX_CPU", "MAX_INSTANCES", "MAX_MB", "MAX_NUMBER", "validate_job", "validate_wire"]
 
-# Job key parts: the scheduler's GOOD_IDENTIFIER pattern (ASCII word characters, - and .).
-KEY_PART_RE = re.compile(r"^[\w\-\.]+$", re.ASCII)
-MAX_KEY_PART_LENGTH = 255
 ENVIRONMENT_RE = re.compile(r"^(prod|devel|test|staging\d*)$")
 CRON_COLLISION_POLICIES = ("KILL_EXISTING", "CANCEL_NEW")
 MIN_PULSE_INTERVAL_SECS = 60
 MIB = 1024 * 1024
+# Magnitudes no job means: a bound keeps sums and products finite and storable.
+MAX_CPU = 1_000_000.0  # cores per instance
+MAX_MB = 1024**3  # 1 PiB per instance, in MB
+MAX_INSTANCES = 1_000_000  # the scheduler's own limit (--max-instances) is lower
+MAX_NUMBER = 2**63 - 1  # every other number of a job fits a 64-bit integer column
 # Aurora type-checked a job with a made-up instance before any instance existed.
 _PLACEHOLDER_CONTEXT = MesosContext(instance=31337, hostname="")
 
@@ -82,6 +88,33 @@ def validate_job(job: Any, *, source: str) -> None:
                               "itself: rename the variable") from e
 
 
+def _check_numbers(rules: _Rules) -> None:
+    """No NaN, no infinity, nothing beyond 64 bits, anywhere (a wire form may hold them)."""
+    found = _first_bad_number(json.loads(rules.job.json_dumps()), "")
+    if found is not None:
+        raise rules.fail(*found)
+
+
+def _first_bad_number(value: Any, path: str) -> tuple[str, str] | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return path, f"{value} is not a finite number"
+        return (path, f"{value:g} is out of range (at most {MAX_NUMBER})") \
+            if abs(value) > MAX_NUMBER else None
+    items: Any = ()
+    if isinstance(value, Mapping):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    for sub_path, sub in items:
+        found = _first_bad_number(sub, sub_path)
+        if found is not None:
+            return found
+    return None
+
+
 def _check_required(rules: _Rules) -> None:
     job = rules.job
     for field in ("cluster", "role", "environment", "task"):
@@ -107,15 +140,17 @@ def _check_key(rules: _Rules) -> None:
         if "{{" in value:
             raise rules.fail(field, f"{value!r} uses a variable that is not bound; bind it "
                              "with --bind NAME=VALUE or in the file")
-        if not KEY_PART_RE.match(value) or len(value) > MAX_KEY_PART_LENGTH:
-            raise rules.fail(field, f"{value!r} is not a valid job key part; use 1 to "
-                             f"{MAX_KEY_PART_LENGTH} letters, digits, '_', '-' or '.'")
+        problem = key_part_problem(value)
+        if problem is not None:
+            raise rules.fail(field, f"{value!r} {problem}")
     environment = str(job.environment().get())
     if not ENVIRONMENT_RE.match(environment):
         raise rules.fail("environment", f"{environment!r} is not allowed; use prod, devel, "
                          "test or staging<N>")
     if job.instances().get() <= 0:
         raise rules.fail("instances", f"{job.instances().get()} must be at least 1")
+    if job.instances().get() > MAX_INSTANCES:
+        raise rules.fail("instances", f"{job.instances().get()} is more than {MAX_INSTANCES}")
 
 
 def _check_schedule(rules: _Rules) -> None:
@@ -140,13 +175,18 @@ def _check_schedule(rules: _Rules) -> None:
 def _check_resources(rules: _Rules) -> None:
     resources = rules.job.task().resources()
     cpu = resources.cpu().get()
-    if cpu <= 0:
+    if not math.isfinite(cpu) or cpu <= 0:  # NaN compares as neither
         raise rules.fail("task.resources.cpu", f"{cpu} must be greater than 0")
+    if cpu > MAX_CPU:
+        raise rules.fail("task.resources.cpu", f"{cpu:g} is more than {MAX_CPU:g} cores")
     for field in ("ram", "disk"):
         amount = getattr(resources, field)().get()
         if amount < MIB:
             raise rules.fail(f"task.resources.{field}", f"{amount} bytes must be at least 1 MB;"
                              f" write e.g. {field}=512*MB")
+        if amount > MAX_MB * MIB:
+            raise rules.fail(f"task.resources.{field}", f"{amount} bytes is more than "
+                             f"{MAX_MB} MB")
     if resources.gpu().get() < 0:
         raise rules.fail("task.resources.gpu", f"{resources.gpu().get()} must not be negative")
 
@@ -312,6 +352,7 @@ def _check_policies(rules: _Rules) -> None:
 
 _CHECKS = (
     _check_required,
+    _check_numbers,
     _check_key,
     _check_schedule,
     _check_resources,
@@ -336,3 +377,56 @@ def _is_dedicated(job: Any) -> bool:
 def task_port_names(job: Any) -> set[str]:
     """Port names the job refers to as ``{{thermos.ports[NAME]}}``, plus announcer names."""
     return port_references(job) | set(announcer_portmap(job))
+
+
+def validate_wire(wire: Mapping[str, Any], *, source: str = "job") -> None:
+    """Check a job in wire form (``job_to_wire``) as the API takes it; raise ``ValidationError``.
+
+    The job its executor data holds must pass every rule a ``.aurora`` job passes (the same
+    checks, the same lines), and what the scheduler reads from the form (key, instances,
+    resources, ports, constraints, update settings...) must say what that job says, so the
+    scheduler and the executor never run two different jobs.
+
+    :param wire: the form as JSON types, holding only the fields its sender set.
+    :param source: the form's place in the request, named in the message (``job``).
+    """
+    data = f"{source}.task.executor_config.data"
+    try:
+        job = job_from_wire(wire)
+        validate_job(job, source=data)
+        check_submittable(job, source=data)
+        derived = job_to_wire(job)
+    except ValidationError:
+        raise
+    except ConfigError as e:
+        raise ValidationError(f"{data}: {e}") from e
+    except (RecursionError, ValueError, TypeError, AttributeError) as e:
+        raise ValidationError(f"{data}: not a job ({type(e).__name__}: {e})") from e
+    found = _first_difference(wire, derived, source)
+    if found is not None:
+        path, sent, meant = found
+        raise ValidationError(f"{path}: {sent!r} differs from the job in {data} ({meant!r}); "
+                              "send the form job_to_wire() gives")
+
+
+def _first_difference(sent: Any, meant: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The first value ``sent`` sets that ``meant`` has otherwise (a field ``meant`` lacks is
+    None there; the executor data is the job itself)."""
+    if isinstance(sent, Mapping) and isinstance(meant, Mapping):
+        for field, value in sent.items():
+            if f"{path}.{field}".endswith("task.executor_config.data"):
+                continue
+            found = _first_difference(value, meant.get(field), f"{path}.{field}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(sent, list) and isinstance(meant, list) and len(sent) == len(meant):
+        for index, (a, b) in enumerate(zip(sent, meant, strict=True)):
+            found = _first_difference(a, b, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(sent, int | float) and isinstance(meant, int | float) and \
+            not isinstance(sent, bool) and not isinstance(meant, bool):
+        return None if math.isclose(sent, meant, rel_tol=1e-9) else (path, sent, meant)
+    return None if sent == meant else (path, sent, meant)

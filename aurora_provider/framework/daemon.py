@@ -35,7 +35,7 @@ from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.http.app import create_app
 from aurora_provider.framework.http.auth import Authenticator
 from aurora_provider.framework.http.deps import ApiServices
-from aurora_provider.framework.jobs.admission import Admission
+from aurora_provider.framework.jobs.admission import Admission, jobs_of_role
 from aurora_provider.framework.jobs.restarts import RollingRestarts
 from aurora_provider.framework.jobs.service import JobService
 from aurora_provider.framework.operations.backups import Backups, default_backup_dir
@@ -103,7 +103,7 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
     ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics, on_commit=wake)
     if isinstance(backend, EventSource):
         backend.on_event(wake)
-    admission = Admission(settings)
+    admission = Admission(settings, role_jobs=jobs_of_role(store))
     quotas = Quotas(ledger, store)
     maintenance = Maintenance(ledger, store)
     placer = Placer(order=maintenance.order, filters=[maintenance.veto])
@@ -117,9 +117,9 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
     hooks: list[RoundHook] = [cron, maintenance, backups]
     if ops.preemption_enabled:
         hooks.append(Preemptor(ledger, backend, demands, placer, ops.preemption_delay_secs))
-    hooks.append(UpdateEngine(active_updates))
     scheduler = Scheduler(ledger, store, backend, placer, demands, settings, metrics,
-                          round_hooks=hooks, round_steps=[restarts])
+                          round_hooks=hooks,
+                          round_steps=[restarts, UpdateEngine(active_updates)])
     housekeeping = Housekeeping(ledger, store, backend)
     app = create_app(ApiServices(
         cluster=settings.cluster, backend_name=backend.name, jobs=jobs, updates=updates,
@@ -127,7 +127,8 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
         housekeeping=housekeeping, config_history=store.jobs.config_history,
         observer_url=observer_url, logs=backend if isinstance(backend, LogSource) else None,
         readiness=backend.problem if isinstance(backend, Readiness) else lambda: None,
-        metrics=metrics, auth=auth, clock=clock, is_leader=is_leader))
+        metrics=metrics, auth=auth, clock=clock, is_leader=is_leader),
+        max_body_bytes=settings.max_body_bytes)
     return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
                  updates, cron, quotas, maintenance, backups, housekeeping, app)
 

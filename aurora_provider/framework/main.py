@@ -10,6 +10,7 @@ import getpass
 import logging
 import os
 import shutil
+import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -67,6 +68,12 @@ def _attribute(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number above 0")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     # The defaults of the tunables are the settings' own: one place says them.
     d, o = SchedulerSettings(), OpsSettings()
@@ -104,6 +111,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--executor-cpu", type=float, default=DEFAULT_EXECUTOR_CPU)
     t.add_argument("--executor-ram-mb", type=float, default=DEFAULT_EXECUTOR_RAM_MB)
     t.add_argument("--executor-disk-mb", type=float, default=0.0)
+    lim = p.add_argument_group("limits")
+    lim.add_argument("--max-body-bytes", type=_positive, default=d.max_body_bytes, metavar="N",
+                     help="larger request bodies are answered 413 unread (%(default)d)")
+    lim.add_argument("--max-tasks-per-job", type=_positive, default=d.max_instances,
+                     metavar="N", help="instances of one job, as Aurora's -max_tasks_per_job "
+                     "(%(default)d)")
+    lim.add_argument("--max-jobs-per-role", type=_positive, default=d.max_jobs_per_role,
+                     metavar="N", help="jobs and cron jobs one role may hold (%(default)d)")
     loc = p.add_argument_group("local backend")
     loc.add_argument("--local-hostname", default=None)
     loc.add_argument("--local-cpu", type=float, default=None, help="default: all cores")
@@ -168,6 +183,8 @@ def scheduler_settings(args: argparse.Namespace) -> SchedulerSettings:
         history_max_age_secs=args.history_max_age, history_min_age_secs=args.history_min_age,
         history_max_per_job=args.history_max_per_job,
         prune_interval_secs=args.prune_interval, round_interval_secs=args.round_interval,
+        max_instances=args.max_tasks_per_job, max_jobs_per_role=args.max_jobs_per_role,
+        max_body_bytes=args.max_body_bytes,
         overhead=Overhead(args.executor_cpu, args.executor_ram_mb, args.executor_disk_mb))
 
 
@@ -285,6 +302,20 @@ def cluster_observer_url(args: argparse.Namespace, observer: ObserverProcess | N
     return observer.url if observer is not None else None
 
 
+def task_separation_warning(user: str, root: bool) -> str:
+    """What keeps local tasks from the scheduler's secrets: nothing but trust, said plainly.
+
+    Tasks run as the scheduler's user; files being 0600 cannot keep a process of the same
+    user out. Running tasks as their role's user (with the scheduler as root) would, but
+    the local executor cannot do it yet.
+    """
+    who = "root, as the scheduler does" if root else f"the scheduler's own user {user!r}"
+    return (f"local backend: tasks run as {who}, so they can read its "
+            "auth file, token file and store despite their 0600 modes and call the API as "
+            "its admin; run only trusted jobs here (tasks as their role's user are not "
+            "supported yet; the Mesos backend runs them as --framework-user on its agents)")
+
+
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
     observer_template(args.observer_url)  # a bad template stops the start before anything
@@ -314,12 +345,29 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
     host, port = args.listen
     log.info("aurora-scheduler for cluster %s on http://%s:%d (work dir %s, observer %s)",
              args.cluster, host, port, work_dir, daemon.settings.observer_url or "none")
+    if args.backend == "local":
+        log.warning("%s", task_separation_warning(getpass.getuser(), os.geteuid() == 0))
+    # uvicorn turns SIGTERM and SIGINT into a graceful shutdown, then raises the signal
+    # again under the handler it found: found ours, which ignores it, the daemon stops
+    # below (the round in flight finishes, nothing half-written) and the exit is 0 rather
+    # than death by the default handler before ``daemon.stop()`` runs.
+    previous = {sig: signal.signal(sig, _stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         uvicorn.run(daemon.asgi, host=host, port=port, log_level="warning", access_log=False,
-                    interface="asgi3")
+                    interface="asgi3", timeout_graceful_shutdown=STOP_GRACE_SECS)
     finally:
         daemon.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+# How long a stopping scheduler waits for requests in flight (a long poll).
+STOP_GRACE_SECS = 1
+
+
+def _stopping(sig: int, _frame: object) -> None:
+    log.info("%s: stopping", signal.Signals(sig).name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

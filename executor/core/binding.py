@@ -131,7 +131,7 @@ def spec_from_bound_job(job: Any, *, ports: Mapping[str, int], instance: int) ->
         job_key=key,
         instance=instance,
         role=str(job.role().get()),
-    )
+    ).checked()
 
 
 def bind_job(

@@ -10,6 +10,7 @@ child. The runner itself spawns with ``posix_spawn`` (no fork of the runner's me
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import NamedTuple
 
 from . import procfs
 from .logs import STREAMS, Pump, run_log_dir
-from .spec import LoggerSpec
+from .spec import PROCESS_NAME_RE, LoggerSpec
 
 BASH = "/bin/bash"
 # $1: the command line, $2: the exit-code file, $3: the sandbox.
@@ -56,8 +57,12 @@ def launch(
     exit_file: Path,
     env: dict[str, str],
 ) -> Launched:
-    """Spawn the run; raises ``OSError`` when it cannot be started at all."""
+    """Spawn the run; raises ``OSError`` when it cannot be started at all, or when its log
+    files would land outside the sandbox."""
+    if not PROCESS_NAME_RE.match(process):
+        raise OSError(errno.EINVAL, f"process name {process!r} is not a file name")
     logs = run_log_dir(log_dir, process, run)
+    _inside(logs, sandbox)
     logs.mkdir(parents=True, exist_ok=True)
     exit_file.parent.mkdir(parents=True, exist_ok=True)
     actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
@@ -71,7 +76,7 @@ def launch(
             if logger.destination == "none":
                 actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0))
             elif logger.destination == "file":
-                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
                 actions.append((os.POSIX_SPAWN_OPEN, fd, str(path), flags, 0o644))
             else:
                 read_end, write_end = os.pipe()
@@ -89,6 +94,15 @@ def launch(
         for fd in child_ends:
             os.close(fd)
     return Launched(pid=pid, create_time=procfs.create_time(pid), pumps=pumps)
+
+
+def _inside(path: Path, sandbox: Path) -> None:
+    """A task's processes own the sandbox and may replace a log directory with a symlink:
+    refuse a path that resolves out of it, before anything is created through it."""
+    root = os.path.realpath(sandbox)
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root:
+        raise OSError(errno.EXDEV, f"{path} resolves to {real}, outside the sandbox {root}")
 
 
 def read_exit_code(exit_file: Path) -> int | None:

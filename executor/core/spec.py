@@ -10,10 +10,17 @@ the path to the first process.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import InvalidTask
+
+# The configuration language's rule (``aurora_provider.config.plan.PROCESS_NAME_RE``):
+# importing it would load pystachio into every runner, so the executor keeps this copy,
+# and ``tests/executor/test_spec_checks.py`` holds the two equal.
+PROCESS_NAME_RE = re.compile(r"^[^./\x00][^/\x00]*$")
+MAX_PROCESS_NAME = 255  # a file name's limit
 
 
 def plain(value: Any) -> Any:
@@ -97,12 +104,30 @@ class TaskSpec(NamedTuple):
     def to_json(self) -> str:
         return json.dumps(plain(self), sort_keys=True)
 
+    def checked(self) -> TaskSpec:
+        """This spec, once nothing in it can name a file outside the task's directories:
+        process names become file names (logs, exit codes), so each must be one. Raises
+        ``InvalidTask`` before the runner writes anything."""
+        seen: set[str] = set()
+        for index, process in enumerate(self.processes):
+            name = process.name
+            if not isinstance(name, str) or not PROCESS_NAME_RE.match(name) or \
+                    len(name.encode()) > MAX_PROCESS_NAME:
+                raise InvalidTask(f"task {self.name}: processes[{index}].name {name!r} is not "
+                                  "a valid process name; it becomes a file name, so it must be "
+                                  "non-empty, without '/', and not start with '.'")
+            if name in seen:
+                raise InvalidTask(f"task {self.name}: processes[{index}].name {name!r} is used "
+                                  "by two processes")
+            seen.add(name)
+        return self
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TaskSpec:
         procs = tuple(
             ProcessSpec(**{**p, "logger": LoggerSpec(**p["logger"])}) for p in d["processes"]
         )
-        return cls(
+        spec = cls(
             name=d["name"],
             processes=procs,
             order=tuple(tuple(o) for o in d.get("order", ())),
@@ -116,6 +141,7 @@ class TaskSpec(NamedTuple):
             instance=d.get("instance", 0),
             role=d.get("role", ""),
         )
+        return spec.checked()
 
     @classmethod
     def load(cls, path: Path) -> TaskSpec:

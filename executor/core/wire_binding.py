@@ -70,7 +70,7 @@ def spec_from_wire(
     except mustache.TemplateError as e:
         raise InvalidTask(f"task {task_id}: {e}") from e
     binder.check_ports()
-    return _spec(bound, binder.all_ports, instance)
+    return _spec(bound, binder.all_ports, instance).checked()
 
 
 # ------------------------------------------------------------------ the schema's defaults

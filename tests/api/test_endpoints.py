@@ -41,7 +41,7 @@ SAMPLES: dict[str, Any] = {
     "update_id": "u-1", "cluster": "c", "role": "r", "environment": "e", "name": "n",
     "status": "active", "limit": 5, "cpu": 1.5, "ram_mb": 1024.0, "disk_mb": 2048.0,
     "hosts": ["h1", "h2"], "percentage": 50.0, "backup_id": "b-1", "work_dir": "/w",
-    "states": ["FINISHED"],
+    "states": ["FINISHED"], "cursor": "a0:r-e-n-0-abc", "events": True,
 }
 
 

@@ -4,13 +4,15 @@ scheme in the OpenAPI document, errors as typed answers, Prometheus metrics."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import httpx
 import pytest
 
 from aurora_provider.api import models as m
+from aurora_provider.config import job_to_wire
+from aurora_provider.config.helpers import MB
+from aurora_provider.config.schema import Process, Resources, Service, Task
 from aurora_provider.states.machine import IllegalTransition
 from aurora_provider.states.restart import RestartState
 from tests.fakes import SchedulerWorld, typed
@@ -29,11 +31,12 @@ def call(world: SchedulerWorld, method: str, path: str, **kwargs: object) -> htt
 
 
 def wire(name: str) -> m.JobConfiguration:
-    return m.JobConfiguration.model_validate({
-        "key": {"cluster": "devcluster", "role": "www", "environment": "prod", "name": name},
-        "instances": 2, "task": {"is_service": True,
-                                 "resources": {"cpu": 0.5, "ram_mb": 64, "disk_mb": 64},
-                                 "executor_config": {"data": json.dumps({"name": name})}}})
+    """A real job's wire form: the API checks it with the loader's rules."""
+    task = Task(processes=[Process(name="main", cmdline="sleep 600")],
+                resources=Resources(cpu=0.5, ram=64 * MB, disk=64 * MB))
+    job = Service(cluster="devcluster", role="www", environment="prod", name=name,
+                  instances=2, task=task)
+    return m.JobConfiguration.model_validate(job_to_wire(job))
 
 
 def test_the_bearer_token_is_the_declared_security_scheme(tmp_path: Path) -> None:

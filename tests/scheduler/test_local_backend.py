@@ -35,6 +35,7 @@ class ScriptedExecutor:
     def __init__(self, views: list[View]) -> None:
         self.views = views
         self.reads = 0
+        self.killed: list[str] = []
 
     def task_ids(self) -> list[str]:
         return ["t-1"]
@@ -48,7 +49,7 @@ class ScriptedExecutor:
         raise AssertionError("nothing is launched here")
 
     def kill_task(self, task_id: str) -> None:
-        raise AssertionError("nothing is killed here")
+        self.killed.append(task_id)  # what a dead runner left running
 
 
 def backend_tracking_an_exited_runner(tmp_path: Path, views: list[View]) -> LocalBackend:
@@ -78,3 +79,15 @@ def test_a_runner_gone_without_an_end_is_lost(tmp_path: Path) -> None:
     updates = backend.poll()
     assert [(u.task_id, u.state) for u in updates] == [("t-1", TaskState.LOST)]
     assert "Runner exited without a terminal state" in (updates[0].message or "")
+    backend.stop()  # sees the orphans' kill through
+    assert backend.executor.killed == ["t-1"]  # type: ignore[attr-defined]
+
+
+def test_a_dead_runner_is_noticed_though_its_checkpoint_does_not_change(
+        tmp_path: Path) -> None:
+    # The view read while the runner lived says so; the checkpoint does not change after a
+    # kill -9, so the cached view keeps saying it: liveness must come from the pid.
+    backend = backend_tracking_an_exited_runner(
+        tmp_path, [View("ACTIVE", runner_pid=1, runner_alive=True)])
+    updates = backend.poll()
+    assert [(u.task_id, u.state) for u in updates] == [("t-1", TaskState.LOST)]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from aurora_provider.api import ApiError, AsyncSchedulerClient, RetryPolicy
+from aurora_provider.api import ApiError, AsyncSchedulerClient, InvalidRequest, RetryPolicy
 from aurora_provider.api import models as m
 from aurora_provider.cli.aurora import main
 from tests.daemon import Daemon
@@ -153,18 +153,21 @@ def test_pause_resume_abort_and_autopause(daemon: Daemon, tmp_path: Path) -> Non
 def test_pulsed_update_waits_for_pulses(daemon: Daemon, tmp_path: Path) -> None:
     key = _started(daemon, _wire(tmp_path, "upd-pulse", "sleep 600", instances=1))
     # Watched longer than the pulse interval: the update cannot end before it awaits a pulse
-    # (rounds run as soon as there is work, so a short watch could).
-    new = _wire(tmp_path, "upd-pulse", "sleep 601", instances=1, watch_secs=10)
-    # Below the configuration's 60 s minimum, through the API directly, to see a timeout.
-    new["update_config"]["pulse_interval_secs"] = 1
+    # (rounds run as soon as there is work, so a short watch could). The pulse timing out is
+    # the controller's test (tests/scheduler/test_updates_controller.py, its clock advanced).
+    new = _wire(tmp_path, "upd-pulse", "sleep 601", instances=1, watch_secs=10,
+                pulse_interval_secs=60)
+    # Below the configuration's 60 s minimum, the API refuses it as the loader does.
+    fast = json.loads(json.dumps(new))
+    fast["update_config"]["pulse_interval_secs"] = 1
+    with daemon.client() as c, pytest.raises(InvalidRequest, match="pulse_interval_secs"):
+        c.start_update(fast)
 
     async def scenario() -> tuple[str, str, str]:
         async with AsyncSchedulerClient(daemon.url, token=daemon.token(),
                                         retry=RetryPolicy(attempts=3, initial=0.1)) as c:
             started = await c.start_update(new)
             pulsed = await c.pulse_update(key)
-            while (await c.update_details(key)).status != "ROLL_FORWARD_AWAITING_PULSE":
-                await asyncio.sleep(0.1)
             return started.status, pulsed.status, (await c.pulse_update(key)).status
 
     first, after_pulse, again = asyncio.run(scenario())

@@ -9,7 +9,27 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from aurora_provider.api.models.base import KeyPart, Open, Strict
+from aurora_provider.api.errors import InvalidRequest
+from aurora_provider.api.models.base import (
+    MAX_MESSAGE,
+    MAX_METADATA,
+    Instance,
+    InstanceCount,
+    Int64,
+    KeyPart,
+    Message,
+    Name,
+    Open,
+    Strict,
+)
+from aurora_provider.config.errors import ValidationError
+from aurora_provider.config.validation import (
+    MAX_CPU,
+    MAX_INSTANCES,
+    MAX_MB,
+    MAX_NUMBER,
+    validate_wire,
+)
 from aurora_provider.states.restart import RestartState
 from aurora_provider.states.task import TaskState
 
@@ -29,21 +49,26 @@ class JobKeyModel(Strict):
 
 
 class ResourcesModel(Open):
-    cpu: float = Field(gt=0)
-    ram_mb: int = Field(gt=0)
-    disk_mb: int = Field(gt=0)
-    gpu: int = Field(default=0, ge=0)
+    cpu: float = Field(gt=0, le=MAX_CPU)
+    ram_mb: int = Field(gt=0, le=MAX_MB)
+    disk_mb: int = Field(gt=0, le=MAX_MB)
+    gpu: int = Field(default=0, ge=0, le=MAX_NUMBER)
 
 
 class ValueConstraintModel(Strict):
-    name: str = Field(min_length=1)
-    values: list[str]
+    name: Name
+    values: list[Annotated[str, Field(max_length=MAX_MESSAGE)]] = Field(max_length=MAX_METADATA)
     negated: bool = False
 
 
 class LimitConstraintModel(Strict):
-    name: str = Field(min_length=1)
-    limit: int = Field(ge=1)
+    name: Name
+    limit: int = Field(ge=1, le=MAX_INSTANCES)
+
+
+class MetadataModel(Open):
+    key: Name
+    value: Message
 
 
 class ExecutorConfigModel(Open):
@@ -53,15 +78,16 @@ class ExecutorConfigModel(Open):
 
 class TaskConfigModel(Open):
     is_service: bool = False
-    max_task_failures: int = Field(default=1, ge=-1)
-    priority: int = 0
+    max_task_failures: int = Field(default=1, ge=-1, le=MAX_NUMBER)
+    priority: Int64 = 0
     production: bool = False
-    tier: str | None = None
-    contact: str | None = None
+    tier: Name | None = None
+    contact: Message | None = None
     resources: ResourcesModel
-    requested_ports: list[Annotated[str, Field(min_length=1)]] = []
-    constraints: list[LimitConstraintModel | ValueConstraintModel] = []
-    metadata: list[dict[str, Any]] = []
+    requested_ports: list[Name] = Field(default=[], max_length=MAX_METADATA)
+    constraints: list[LimitConstraintModel | ValueConstraintModel] = Field(
+        default=[], max_length=MAX_METADATA)
+    metadata: list[MetadataModel] = Field(default=[], max_length=MAX_METADATA)
     container: dict[str, Any] | None = None
     executor_config: ExecutorConfigModel
 
@@ -70,12 +96,22 @@ class JobConfiguration(Open):
     """A job in wire form (``aurora_provider.config.job_to_wire``)."""
 
     key: JobKeyModel
-    instances: int = Field(ge=1)
-    cron_schedule: str | None = None
-    cron_collision_policy: str = "KILL_EXISTING"
+    instances: InstanceCount
+    cron_schedule: Annotated[str, Field(max_length=MAX_MESSAGE)] | None = None
+    cron_collision_policy: Name = "KILL_EXISTING"
     task: TaskConfigModel
     update_config: dict[str, Any] = {}
     health_check_config: dict[str, Any] = {}
+
+    def submitted(self) -> dict[str, Any]:
+        """This form as JSON types, once it passes the ``.aurora`` loader's rules
+        (``aurora_provider.config.validation.validate_wire``): what the scheduler takes
+        from a request. Raises ``InvalidRequest`` with the rule's one line."""
+        try:
+            validate_wire(self.model_dump(mode="json", exclude_unset=True))
+        except ValidationError as e:
+            raise InvalidRequest(str(e)) from e
+        return self.model_dump(mode="json")
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -86,19 +122,20 @@ class CreateJobRequest(Strict):
 
 
 class KillRequest(Strict):
-    instances: list[Annotated[int, Field(ge=0)]] | None = Field(
-        default=None, description="instances to kill; null kills them all")
-    message: str | None = None
+    instances: list[Instance] | None = Field(
+        default=None, max_length=MAX_INSTANCES,
+        description="instances to kill; null kills them all")
+    message: Message | None = None
 
 
 class RestartRequest(Strict):
-    instances: list[Annotated[int, Field(ge=0)]] | None = None
-    batch_size: int = Field(default=1, ge=1)
+    instances: list[Instance] | None = Field(default=None, max_length=MAX_INSTANCES)
+    batch_size: InstanceCount = 1
 
 
 class AddInstancesRequest(Strict):
-    template_instance: int = Field(ge=0, description="copy this instance's configuration")
-    count: int = Field(ge=1)
+    template_instance: Instance = Field(description="copy this instance's configuration")
+    count: InstanceCount
 
 
 class DiffRequest(Strict):
@@ -242,3 +279,40 @@ class TaskLogs(BaseModel):
     task_id: str
     sandbox: str | None = None
     processes: list[ProcessLogsModel]
+
+
+# -- status at any size: a job's summary and its tasks a page at a time ----------------------
+
+
+class JobConfigSummary(BaseModel):
+    """What a job's current configuration asks for, without its executor data."""
+
+    instances: int  # as configured
+    is_service: bool
+    production: bool
+    tier: str | None = None
+    cpu: float
+    ram_mb: float
+    disk_mb: float
+    cron_schedule: str | None = None
+
+
+class JobStatusSummary(BaseModel):
+    """A job's tasks counted by state (Aurora's ``getJobSummary``): the same cost for ten
+    tasks as for ten thousand."""
+
+    key: str  # cluster/role/environment/name
+    exists: bool  # as in JobStatus
+    instances: int  # instances with an active task
+    active: dict[str, int]  # active tasks by state
+    terminal: dict[str, int]  # terminal tasks by state (the history kept)
+    config: JobConfigSummary | None = None  # None once the job is gone
+
+
+class TaskPage(BaseModel):
+    """Some of a job's tasks: active ones first (by instance), then terminal ones, newest
+    first. ``next_cursor`` asks for the next page; None on the last one."""
+
+    key: str
+    tasks: list[TaskModel]
+    next_cursor: str | None = None

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from aurora_provider.api.models.base import Strict
+from aurora_provider.api.models.base import Name, Strict
 from aurora_provider.api.models.jobs import JobConfiguration
 from aurora_provider.states.cron_run import CronOutcome, CronRunState
 from aurora_provider.states.maintenance import MaintenanceMode
+from aurora_provider.states.task import TERMINAL
 
 
 class CronScheduleRequest(Strict):
@@ -55,7 +56,21 @@ class CronRunList(BaseModel):
     runs: list[CronRunModel]  # newest first
 
 
-class ResourceAmounts(Strict):
+# The largest quota a role may hold: a billion cores, an exbibyte of RAM and disk.
+MAX_QUOTA_CPU = 1e9
+MAX_QUOTA_MB = 1024.0**4
+
+
+class QuotaRequest(Strict):
+    """A quota to set, or to add to a role's quota: finite, within the bounds."""
+
+    # strict: "1" or true is not a number (the OpenAPI document says number).
+    cpu: float = Field(ge=0, le=MAX_QUOTA_CPU, strict=True)
+    ram_mb: float = Field(ge=0, le=MAX_QUOTA_MB, strict=True)
+    disk_mb: float = Field(ge=0, le=MAX_QUOTA_MB, strict=True)
+
+
+class ResourceAmounts(BaseModel):
     cpu: float = Field(ge=0)
     ram_mb: float = Field(ge=0)
     disk_mb: float = Field(ge=0)
@@ -69,12 +84,12 @@ class QuotaReport(BaseModel):
 
 
 class HostsRequest(Strict):
-    hosts: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    hosts: list[Name] = Field(min_length=1, max_length=100_000)
 
 
 class DrainRequest(HostsRequest):
     percentage: float | None = Field(
-        default=None, ge=0, le=100,
+        default=None, ge=0, le=100, strict=True,
         description="keep at least this share of each job's instances RUNNING")
 
 
@@ -101,7 +116,8 @@ class BackupList(BaseModel):
 
 
 class RestoreRequest(Strict):
-    work_dir: str = Field(min_length=1, description="an empty directory on the scheduler host")
+    work_dir: str = Field(min_length=1, max_length=4096, json_schema_extra={"pattern": "^/"},
+                          description="an empty directory on the scheduler host")
 
 
 class RestoreResponse(BaseModel):
@@ -110,12 +126,17 @@ class RestoreResponse(BaseModel):
     database: str
 
 
+_TERMINAL = sorted(s.value for s in TERMINAL)
+
+
 class PruneRequest(Strict):
-    states: list[str] | None = None  # terminal states; default all of them
-    role: str | None = None
-    environment: str | None = None
-    name: str | None = None
-    limit: int | None = Field(default=None, ge=1)
+    # terminal states; default all (checked by the scheduler, listed for the OpenAPI document)
+    states: list[Annotated[Name, Field(json_schema_extra={"enum": _TERMINAL})]] | None = Field(
+        default=None, max_length=100)
+    role: Name | None = None
+    environment: Name | None = None
+    name: Name | None = None
+    limit: int | None = Field(default=None, ge=1, le=10_000_000)
 
 
 class PruneResponse(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from aurora_provider.api.models.base import Strict
+from aurora_provider.api.models.base import Message, Name, Strict
 from aurora_provider.api.models.jobs import JobConfiguration
 from aurora_provider.states.instance_update import InstanceAction, InstanceUpdateState
 from aurora_provider.states.update import UpdateStatus
@@ -14,14 +14,14 @@ from aurora_provider.states.update import UpdateStatus
 
 class StartUpdateRequest(Strict):
     job: JobConfiguration
-    message: str | None = Field(default=None, description="why; recorded with the first event")
+    message: Message | None = Field(default=None, description="why; recorded with the first event")
 
 
 class UpdateActionRequest(Strict):
     """Pause, resume, abort, rollback or pulse the job's active update."""
 
-    message: str | None = None
-    update_id: str | None = Field(default=None,
+    message: Message | None = None
+    update_id: Name | None = Field(default=None,
                                   description="refuse (409) unless this is the active update")
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aurora_provider.api.errors import StoreFull
 from aurora_provider.framework.backends.base import Backend, StatusUpdate
 from aurora_provider.framework.core.changes import Changes
 from aurora_provider.framework.core.history import prune_history
@@ -57,6 +58,7 @@ class Scheduler:
         self._agent_attributes: dict[str, tuple[str, dict[str, str]]] = {}
         self._updates: list[StatusUpdate] = []
         self._last_prune = 0.0
+        self._full = False
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -83,6 +85,8 @@ class Scheduler:
             for hook in self._hooks:
                 try:
                     hook.before_round()
+                except StoreFull as e:
+                    self._note_full(e)
                 except Exception:  # one broken feature must not stop scheduling
                     log.exception("round hook %s failed", type(hook).__name__)
             ch = self.ledger.changes()
@@ -98,13 +102,22 @@ class Scheduler:
                 placed, unplaced, offers = self._place(ch)
                 if ch:
                     self.ledger.commit(ch)
-            except Exception:
+            except Exception as e:
                 # Nothing of this round reached memory or the backend: retry its updates.
                 self._updates = updates + self._updates
-                raise
+                if not isinstance(e, StoreFull):
+                    raise
+                self._note_full(e)
+                return RoundStats(len(updates), 0, 0, 0)
+            if self._full and ch:
+                self._full = False
+                log.warning("the store takes writes again: scheduling carries on")
             if ch.now - self._last_prune >= self.settings.prune_interval_secs:
                 self._last_prune = ch.now
-                self.prune(ch.now)
+                try:
+                    self.prune(ch.now)
+                except StoreFull as e:
+                    self._note_full(e)
         m = self._metrics
         m.rounds.inc()
         m.placements.inc(placed)
@@ -112,6 +125,13 @@ class Scheduler:
         m.offers_seen.inc(offers)
         m.round_seconds.observe(time.perf_counter() - started)
         return RoundStats(len(updates), placed, unplaced, offers)
+
+    def _note_full(self, error: StoreFull) -> None:
+        """A full store stops every write until space returns: said once, not each round
+        (the rounds keep retrying; the API keeps answering reads)."""
+        if not self._full:
+            self._full = True
+            log.error("scheduling paused: %s", error)
 
     def prune(self, now: float) -> int:
         """Drop old terminal history now; the number of tasks dropped."""

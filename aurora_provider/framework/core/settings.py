@@ -24,5 +24,10 @@ class SchedulerSettings:
     history_max_per_job: int = 100
     prune_interval_secs: float = 60.0
     round_interval_secs: float = 0.2
-    max_instances: int = 20000
+    # Instances of one job (Aurora's -max_tasks_per_job) and jobs, cron jobs included, one
+    # role may hold (ours: Aurora bounded roles by quota only).
+    max_instances: int = 4000
+    max_jobs_per_role: int = 1000
+    # Request bodies larger than this are refused (413) before they are read.
+    max_body_bytes: int = 4 * 2**20
     overhead: Overhead = field(default_factory=Overhead)

@@ -3,7 +3,8 @@ small HTML page at /.
 
 Every error is JSON ``{"code", "message"}`` with the status of its class
 (``aurora_provider.api.errors``); bad input is a 4xx naming what is wrong. An illegal state
-change asked for by a request is a 409, never a 500.
+change asked for by a request is a 409, never a 500. A request with a body is
+authenticated and bounded before the body is read (``limits.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aurora_provider import __version__
 from aurora_provider.api.errors import ApiError
+from aurora_provider.framework.http import openapi
 from aurora_provider.framework.http.deps import ApiServices
+from aurora_provider.framework.http.limits import RequestLimits
 from aurora_provider.framework.http.routes import (
     admin,
     cluster,
@@ -49,12 +52,14 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(services: ApiServices) -> FastAPI:
+def create_app(services: ApiServices, *, max_body_bytes: int) -> FastAPI:
+    """:param max_body_bytes: request bodies above this are answered 413 unread."""
     app = FastAPI(title="Aurora scheduler", version=__version__,
                   description="Jobs and tasks of an Aurora cluster (REST, bearer tokens).")
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, services.cluster)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -69,13 +74,20 @@ def create_app(services: ApiServices) -> FastAPI:
         return _error(400, "INVALID_REQUEST", _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-        return _error(exc.status_code, code, str(exc.detail))
+        answer = _error(exc.status_code, code, str(exc.detail))
+        if exc.status_code == 405:
+            answer.headers["Allow"] = openapi.allowed_methods(app, request.scope)
+        return answer
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         return _error(500, "INTERNAL", f"internal error: {type(exc).__name__}: {exc}")
+
+    # Added before the timing middleware, so inside it: refusals are measured too.
+    app.add_middleware(RequestLimits, authenticate=services.auth.from_header,
+                       max_body_bytes=max_body_bytes, routes=app.router.routes)
 
     @app.middleware("http")
     async def timing(request: Request,

@@ -2,19 +2,19 @@
 
 The file is JSON: ``{"tokens": {"<token>": {"user": "alice", "roles": ["www"],
 "admin": false}}}``. A role's jobs are changed only by users holding that role, or by an
-admin; reads need any valid token.
+admin; reads need any valid token. The auth file and the token file are kept 0600.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from aurora_provider.api.errors import Forbidden, Unauthorized
 from aurora_provider.framework.errors import SchedulerError
+from aurora_provider.framework.private import keep_private, write_private
 
 
 class AuthFileError(SchedulerError):
@@ -46,6 +46,7 @@ class Authenticator:
 
     @classmethod
     def from_file(cls, path: Path) -> Authenticator:
+        keep_private(path, "auth file")
         try:
             data = json.loads(path.read_text())
             entries = data["tokens"]
@@ -60,19 +61,20 @@ class Authenticator:
                 f"\"admin\"}}}}}} ({type(e).__name__}: {e})") from e
         return cls(tokens)
 
+    def from_header(self, header: str | None) -> Principal:
+        """The caller of an ``Authorization: Bearer <token>`` header."""
+        if not header:
+            raise Unauthorized("missing 'Authorization: Bearer <token>' header")
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        return self.authenticate(token)
+
     def authenticate(self, token: str) -> Principal:
         principal = self._tokens.get(token.strip())
         if principal is None:
             raise Unauthorized("unknown token")
         return principal
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
 
 
 def embedded_auth_file(work_dir: Path, token_file: Path, user: str) -> Path:
@@ -81,12 +83,14 @@ def embedded_auth_file(work_dir: Path, token_file: Path, user: str) -> Path:
     An existing token is kept, so clients stay valid across scheduler restarts.
     """
     auth_file = work_dir / "auth.json"
+    keep_private(auth_file, "auth file")  # says so when it was looser; rewritten below
     token = None
     if token_file.exists():
+        keep_private(token_file, "token file")
         token = token_file.read_text().strip() or None
     if token is None:
         token = secrets.token_urlsafe(32)
-        _write_private(token_file, token + "\n")
+        write_private(token_file, token + "\n")
     entry = {"user": user, "roles": [], "admin": True}
-    _write_private(auth_file, json.dumps({"tokens": {token: entry}}, indent=2) + "\n")
+    write_private(auth_file, json.dumps({"tokens": {token: entry}}, indent=2) + "\n")
     return auth_file

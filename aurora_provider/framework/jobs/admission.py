@@ -4,16 +4,32 @@ create, update and cron schedule."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 
 from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.storage.store import Store
+
+
+def jobs_of_role(store: Store) -> Callable[[str], Collection[str]]:
+    """The keys of the jobs a role holds: its jobs and its cron jobs."""
+    def keys(role: str) -> Collection[str]:
+        prefix = f"{role}/"
+        held = {job.job_key for job in store.jobs.jobs() if job.job_key.startswith(prefix)}
+        return held | {t.job_key for t in store.cron.templates_of_role(role)}
+    return keys
 
 
 class Admission:
-    def __init__(self, settings: SchedulerSettings) -> None:
+    """:param role_jobs: the keys of the jobs a role holds (``jobs_of_role``)."""
+
+    def __init__(self, settings: SchedulerSettings,
+                 role_jobs: Callable[[str], Collection[str]] = lambda _role: ()) -> None:
         self.cluster = settings.cluster
         self.max_instances = settings.max_instances
+        self.max_jobs_per_role = settings.max_jobs_per_role
+        self._role_jobs = role_jobs
         self._environments = re.compile(settings.allowed_environments)
 
     def check_cluster(self, config: JobConfig) -> None:
@@ -30,7 +46,17 @@ class Admission:
         count = config.instances if instances is None else instances
         if count > self.max_instances:
             raise InvalidRequest(f"job {config.key}: {count} instances exceed the limit of "
-                                 f"{self.max_instances}")
+                                 f"{self.max_instances} (--max-tasks-per-job)")
+
+    def check_role_jobs(self, config: JobConfig) -> None:
+        """A job new to its role fits under ``max_jobs_per_role`` (call it under the lock
+        that serialises creates, so two cannot both take the last place)."""
+        role = config.key.role
+        held = self._role_jobs(role)
+        if config.job_key not in held and len(held) >= self.max_jobs_per_role:
+            raise InvalidRequest(f"job {config.key}: role {role!r} holds {len(held)} jobs, "
+                                 f"the limit of {self.max_jobs_per_role} "
+                                 "(--max-jobs-per-role); kill one first")
 
     def for_create(self, config: JobConfig) -> None:
         self.check_cluster(config)
@@ -56,3 +82,5 @@ class Admission:
         if not config.cron_schedule:
             raise InvalidRequest(f"job {config.key} has no cron_schedule; create it with "
                                  "'aurora job create'")
+        self.check_instances(config)
+        self.check_role_jobs(config)

@@ -22,6 +22,7 @@ from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.core.ports import JobGuards, QuotaCheck
 from aurora_provider.framework.jobs.admission import Admission
 from aurora_provider.framework.jobs.diff import job_diff
+from aurora_provider.framework.jobs.pages import JobPages
 from aurora_provider.framework.jobs.restarts import RollingRestarts
 from aurora_provider.framework.jobs.status import restart_model, task_document, task_model
 from aurora_provider.framework.model.job_config import JobConfig
@@ -41,6 +42,7 @@ class JobService:
         self._quota = quota
         self._guards = guards
         self.cluster = admission.cluster
+        self._pages = JobPages(ledger, store, self.cluster)
 
     def _full(self, job_key: str) -> str:
         return f"{self.cluster}/{job_key}"
@@ -60,6 +62,7 @@ class JobService:
             if stopping:
                 raise Conflict(f"job {config.key} still has {len(stopping)} task(s) stopping; "
                                "create it again once they are gone")
+            self._admission.check_role_jobs(config)
             self._quota.check(config, config.instances)
             now = ledger.now()
             # The configuration first (idempotent by its text), so tasks can name it.
@@ -116,8 +119,9 @@ class JobService:
             config = ledger.config(source.config_id)
             total = len({r.instance for r in rows}) + count
             if total > self._admission.max_instances:
-                raise InvalidRequest(f"job {self._full(job_key)} would exceed "
-                                     f"{self._admission.max_instances} instances")
+                raise InvalidRequest(f"job {self._full(job_key)} would have {total} instances, "
+                                     f"over the limit of {self._admission.max_instances} "
+                                     "(--max-tasks-per-job)")
             self._quota.check(config, count)
             first = max(r.instance for r in rows) + 1
             new = list(range(first, first + count))
@@ -148,6 +152,15 @@ class JobService:
             (terminal if row.status in TERMINAL else active).append(doc)
         return {"key": self._full(job_key), "exists": job is not None, "active": active,
                 "terminal": terminal}
+
+    def summary(self, job_key: str) -> m.JobStatusSummary:
+        """The job's tasks counted by state, and what its configuration asks for."""
+        return self._pages.summary(job_key)
+
+    def task_page(self, job_key: str, limit: int, cursor: str | None,
+                  events: bool) -> dict[str, Any]:
+        """Up to ``limit`` tasks after ``cursor`` (``TaskPage``'s shape, plain JSON)."""
+        return self._pages.page(job_key, limit, cursor, events)
 
     def task(self, task_id: str) -> m.TaskModel:
         row = self._store.tasks.task(task_id)

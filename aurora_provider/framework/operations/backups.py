@@ -26,7 +26,7 @@ from aurora_provider.framework.storage.store import Store, open_store
 log = logging.getLogger(__name__)
 
 DB_NAME = "scheduler.db"
-_ID = re.compile(r"^backup-\d{8}T\d{6}\d{6}Z$")
+BACKUP_ID = re.compile(r"^backup-\d{8}T\d{6}\d{6}Z$")
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Backups:
         if self.directory is None or not self.directory.is_dir():
             return []
         found = [p for p in self.directory.iterdir()
-                 if p.suffix in (".db", ".json") and _ID.match(p.stem)]
+                 if p.suffix in (".db", ".json") and BACKUP_ID.match(p.stem)]
         return sorted((_info(p) for p in found), key=lambda b: b.backup_id)
 
     def prune(self, keep: int) -> list[str]:
@@ -110,7 +110,7 @@ class Backups:
         return [b.backup_id for b in doomed]
 
     def path(self, backup_id: str) -> Path:
-        if not _ID.match(backup_id):
+        if not BACKUP_ID.match(backup_id):
             raise InvalidRequest(f"backup id {backup_id!r} is malformed "
                                  "(expected backup-YYYYMMDDTHHMMSSffffffZ)")
         for suffix in (".db", ".json"):

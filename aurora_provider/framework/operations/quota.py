@@ -8,9 +8,11 @@ templates of its cron jobs (a cron job counts once, for its template, whether it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from aurora_provider.api.errors import InvalidRequest, QuotaExceeded
+from aurora_provider.api.models.operations import MAX_QUOTA_CPU, MAX_QUOTA_MB
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.model.job_config import JobConfig, Resources
 from aurora_provider.framework.placement.tiers import consumes_quota, tier_of
@@ -26,6 +28,17 @@ def plus(a: Resources, b: Resources) -> Resources:
 
 def times(r: Resources, n: int) -> Resources:
     return Resources(r.cpu * n, r.ram_mb * n, r.disk_mb * n)
+
+
+def _check_bounds(role: str, amount: Resources) -> None:
+    """Nothing infinite or beyond the API's bounds is stored (an increase adds up)."""
+    for name, value, largest, unit in (("cpu", amount.cpu, MAX_QUOTA_CPU, " cores"),
+                                       ("ram_mb", amount.ram_mb, MAX_QUOTA_MB, " MB"),
+                                       ("disk_mb", amount.disk_mb, MAX_QUOTA_MB, " MB")):
+        if not math.isfinite(value) or value > largest:
+            raise InvalidRequest(f"quota for role {role!r}: {name} would be {value:g}{unit}, "
+                                 f"more than the largest quota, {largest:g}{unit}; set it "
+                                 "with set-quota instead")
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,7 @@ class Quotas:
         with self._ledger.lock, self._store.transaction() as tx:
             if increase:
                 amount = plus(amount, self._store.quotas.quota_in(tx, role))
+            _check_bounds(role, amount)
             self._store.quotas.save(tx, role, amount, self._ledger.now())
         return amount
 

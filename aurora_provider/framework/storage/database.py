@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from aurora_provider.api.errors import StorageError
+from aurora_provider.api.errors import StorageError, StoreFull
+from aurora_provider.framework.private import create_private, keep_private
 from aurora_provider.framework.storage.tables import metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -99,6 +100,11 @@ class Database:
             with self.engine.begin() as conn:
                 yield Transaction(conn)
         except sa.exc.SQLAlchemyError as e:
+            if _is_full(e):
+                raise StoreFull(f"storage write refused, the store is full "
+                                f"({_one_line(getattr(e, 'orig', None) or e)}): nothing was "
+                                "written; free disk space (or raise the database's size "
+                                "limit) and retry") from e
             raise StorageError(f"storage write failed: {_one_line(e)}") from e
 
     def read(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
@@ -116,6 +122,21 @@ def chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
     """Slices small enough for an ``IN (...)`` of any database."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# SQLite's SQLITE_FULL (a full disk, or max_page_count reached) and PostgreSQL's disk_full.
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def _is_full(error: sa.exc.SQLAlchemyError) -> bool:
+    """Whether a write failed because the database cannot grow."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL:
+        return True
+    if _PG_DISK_FULL in (getattr(orig, "pgcode", None), getattr(orig, "sqlstate", None)):
+        return True
+    return "database or disk is full" in str(error)
 
 
 def _one_line(error: Exception) -> str:
@@ -145,13 +166,35 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(alembic_config(conn), "heads")  # feature branches each have a head
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    parsed = sa.engine.make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" \
+            or name.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return Path(name)
+
+
+def _private_sqlite(path: Path) -> None:
+    """The store readable by the scheduler's user only: SQLite gives its -wal and -shm files
+    the database file's mode, so the database is created 0600 before SQLite opens it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        keep_private(path.with_name(path.name + suffix), "store file")
+    create_private(path)
+
+
 def connect(url: str) -> Database:
-    """Connect to ``url`` (any SQLAlchemy URL; SQLite gets WAL) and apply migrations."""
+    """Connect to ``url`` (any SQLAlchemy URL; SQLite gets WAL and a 0600 file) and apply
+    migrations."""
     try:
+        path = sqlite_file(url)
+        if path is not None:
+            _private_sqlite(path)
         engine = sa.create_engine(url)
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         migrate(engine)
-    except (sa.exc.SQLAlchemyError, sa.exc.ArgumentError, ImportError) as e:
+    except (sa.exc.SQLAlchemyError, sa.exc.ArgumentError, ImportError, OSError) as e:
         raise StorageError(f"cannot open the database {url!r}: {_one_line(e)}") from e
     return Database(engine)

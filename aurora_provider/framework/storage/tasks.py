@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from aurora_provider.framework.storage.database import Database, Transaction, chunks
 from aurora_provider.framework.storage.rows import EventRow, TaskRow, TaskWrite
 from aurora_provider.framework.storage.tables import task_events, tasks
-from aurora_provider.states.task import TaskState
+from aurora_provider.states.task import TERMINAL, TaskState
 
 # A dict lookup: calling the enum costs more than the rest of reading a row.
 _STATE = {s.value: s for s in TaskState}
@@ -108,3 +108,24 @@ class TaskRepository:
         rows = self._db.read(sa.select(tasks.c.status, sa.func.count().label("n"))
                              .group_by(tasks.c.status))
         return {_STATE[str(r.status)]: int(r.n) for r in rows}
+
+    def count_job_by_status(self, job_key: str) -> dict[TaskState, int]:
+        """One job's tasks by state, counted by the database (no row is read)."""
+        rows = self._db.read(sa.select(tasks.c.status, sa.func.count().label("n"))
+                             .where(tasks.c.job_key == job_key).group_by(tasks.c.status))
+        return {_STATE[str(r.status)]: int(r.n) for r in rows}
+
+    def terminal_page(self, job_key: str, limit: int,
+                      before: tuple[float, str] | None = None) -> list[TaskRow]:
+        """Up to ``limit`` of the job's terminal tasks, newest first (``status_at``, then
+        ``task_id``, both descending), starting after the ``before`` key of the last one seen:
+        keyset paging, so a page costs the same wherever it starts."""
+        t = tasks.c
+        stmt = sa.select(tasks).where(t.job_key == job_key,
+                                      t.status.in_([s.value for s in TERMINAL]))
+        if before is not None:
+            at, task_id = before
+            stmt = stmt.where(sa.or_(t.status_at < at,
+                                     sa.and_(t.status_at == at, t.task_id < task_id)))
+        stmt = stmt.order_by(t.status_at.desc(), t.task_id.desc()).limit(limit)
+        return [_row(r) for r in self._db.read(stmt)]

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 import psutil
 
 from aurora_provider.framework.backends.base import Launch, StatusUpdate
+from aurora_provider.framework.backends.local.environment import runner_environment
 from aurora_provider.framework.backends.local.executor import (
     ExecutorApi,
     RunnerView,
@@ -37,13 +39,22 @@ from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.states.executor_task import ExecutorTaskState as X
 from aurora_provider.states.health import READY, HealthState
 from aurora_provider.states.task import TERMINAL, TaskState
-from executor.api import InvalidTask, TaskPaths, logs_listing, run_log_dir
+from executor.api import (
+    InvalidTask,
+    OutsideSandbox,
+    TaskPaths,
+    logs_listing,
+    open_inside,
+    run_log_dir,
+)
 
 log = logging.getLogger(__name__)
 S = TaskState
 
 # How the executor's end of a task reads as the scheduler's.
 _TERMINAL_MAP = {X.SUCCESS: S.FINISHED, X.FAILED: S.FAILED, X.KILLED: S.KILLED, X.LOST: S.LOST}
+# How long ``stop()`` waits for kills in flight: a stopping scheduler exits promptly.
+STOP_WAIT_SECS = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class _Tracked:
     # replayed again on every round.
     view: RunnerView | None = None
     view_key: tuple[int, int] | None = None
+    # The runner is gone without a terminal state: its processes may be left running.
+    vanished: bool = False
 
 
 def _alive(pid: int | None, create_time: float | None) -> bool:
@@ -83,9 +96,11 @@ def _alive(pid: int | None, create_time: float | None) -> bool:
 
 
 def _tail(path: Path, limit: int = 300) -> str:
-    try:
-        data = path.read_bytes()[-limit:].decode(errors="replace").strip()
-    except OSError:
+    try:  # the runner's log sits where the task can write too: never follow a link out
+        with open_inside(path.parent, path) as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
+            data = f.read().decode(errors="replace").strip()
+    except (OSError, OutsideSandbox):
         return ""
     return " ".join(data.split())
 
@@ -126,11 +141,14 @@ class LocalBackend:
 
     def stop(self) -> None:
         """Stop watching: runners are detached and re-attached on the next start. Kills
-        already asked for are seen through (they only signal, so this is quick)."""
+        already asked for are seen through for a moment (those of live runners only
+        signal); a dead runner's processes still being killed when the process exits are
+        found again, from their checkpoint, by the next start's ``reconcile``."""
         with self._lock:
             killers, self._killers = self._killers, []
+        deadline = time.monotonic() + STOP_WAIT_SECS
         for thread in killers:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     # -- offers ----------------------------------------------------------------------------
 
@@ -185,7 +203,8 @@ class LocalBackend:
         with open(task_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=task_dir, start_new_session=True, close_fds=True)
+                cwd=task_dir, start_new_session=True, close_fds=True,
+                env=runner_environment(os.environ))
         create_time = _create_time(proc.pid)
         (task_dir / "runner.json").write_text(
             json.dumps({"pid": proc.pid, "create_time": create_time}))
@@ -240,9 +259,23 @@ class LocalBackend:
             if state in TERMINAL:
                 with self._lock:
                     self._tracked.pop(task_id, None)
+                if t.vanished:
+                    self._kill_orphans([task_id])
         with self._lock:
             updates, self._updates = self._updates, []
         return updates
+
+    def _kill_orphans(self, task_ids: list[str]) -> None:
+        """Kill what dead runners left running: the executor finds the task's process trees
+        from its checkpoint (pids with their start times, so a reused pid is never hit),
+        kills them and records the task KILLED. The scheduler's record of the task is
+        already terminal."""
+        killer = threading.Thread(target=self._kill_all, args=(task_ids,), daemon=True,
+                                  name="local-orphans")
+        with self._lock:
+            self._killers = [k for k in self._killers if k.is_alive()]
+            self._killers.append(killer)
+        killer.start()
 
     def _view(self, task_id: str, t: _Tracked) -> RunnerView | None:
         try:
@@ -255,9 +288,19 @@ class LocalBackend:
             t.view_key = key
         return t.view
 
+    def _runner_up(self, task_id: str, t: _Tracked) -> bool:
+        """Whether the task's runner lives, judged now: by the pid and start time we hold,
+        else by a fresh read of the checkpoint. Never by the cached view, whose
+        ``runner_alive`` was true when read and stays so while the dead runner's checkpoint
+        does not change (a kill -9'd runner was watched as RUNNING for ever)."""
+        if t.pid is not None:
+            return _alive(t.pid, t.create_time)
+        view = self.executor.task(task_id)
+        return view is not None and view.runner_alive
+
     def _observe(self, task_id: str, t: _Tracked) -> tuple[TaskState | None, str | None]:
         view = self._view(task_id, t)
-        runner_up = _alive(t.pid, t.create_time) or (view is not None and view.runner_alive)
+        runner_up = self._runner_up(task_id, t)
         if not runner_up:
             # The runner may have checkpointed its terminal state and exited between the read
             # above and the liveness check: read again before calling the task lost.
@@ -276,6 +319,7 @@ class LocalBackend:
         return t.reported or S.STARTING, None
 
     def _vanished(self, t: _Tracked) -> tuple[TaskState, str]:
+        t.vanished = True
         if t.kill_requested:
             return S.KILLED, "Runner stopped on request"
         detail = _tail(self._task_dir(t.launch.task_id) / "runner.log")
@@ -286,32 +330,89 @@ class LocalBackend:
 
     def reconcile(self, running: Sequence[Launch]) -> list[StatusUpdate]:
         lost: list[StatusUpdate] = []
+        orphaned: list[str] = []
+        unspawned: list[Launch] = []
         for launch in running:
             with self._lock:
                 if launch.task_id in self._tracked:
                     continue  # watched already (an admin's reconcile): poll reports it
             pid, create_time = self._runner_record(launch.task_id)
             view = self.executor.task(launch.task_id)
+            if pid is None and view is None:
+                # No runner record and no checkpoint: the scheduler stopped between
+                # committing the launch and spawning (or recording) the runner.
+                unspawned.append(launch)
+                continue
             terminal = view is not None and view.state in _TERMINAL_MAP
-            runner_pid = view.runner_pid if view is not None else None
             runner_up = view is not None and view.runner_alive
+            if pid is None and runner_up and view is not None and view.runner_pid is not None:
+                # Spawned but not recorded: the checkpoint's pid, just found alive with its
+                # recorded start time, is the runner; hold it by its start time from now on.
+                pid, create_time = view.runner_pid, _create_time(view.runner_pid)
             if terminal or runner_up or _alive(pid, create_time):
                 with self._lock:
-                    self._tracked[launch.task_id] = _Tracked(
-                        launch, None, pid or runner_pid, create_time if pid else None)
+                    self._tracked[launch.task_id] = _Tracked(launch, None, pid, create_time)
             else:
                 lost.append(StatusUpdate(launch.task_id, S.LOST,
                                          "Runner vanished while the scheduler was down"))
+                if view is not None:
+                    orphaned.append(launch.task_id)
+        self._launch_unspawned(unspawned)
         # Runners of tasks the scheduler does not know (any more) are reported as running,
-        # so the core stops them, as Aurora kills unknown tasks.
+        # so the core stops them, as Aurora kills unknown tasks; a dead runner's task left
+        # unfinished in its checkpoint may have left processes: those are killed.
         known = {launch.task_id for launch in running}
         for task_id in self.executor.task_ids():
             if task_id in known:
                 continue
             view = self.executor.task(task_id)
-            if view is not None and view.runner_alive:
+            if view is None or view.state in _TERMINAL_MAP:
+                continue
+            if view.runner_alive:
                 lost.append(StatusUpdate(task_id, S.RUNNING, "Unknown task found running"))
+            else:
+                orphaned.append(task_id)
+        if orphaned:
+            self._kill_orphans(orphaned)
         return lost
+
+    def _launch_unspawned(self, launches: list[Launch]) -> None:
+        """Start the runners of tasks whose launch was committed but never carried out: they
+        never ran, so they are launched now, not reported lost (which would count against an
+        update and throttle them as flapping). A runner spawned but not yet recorded is
+        found by its command line and adopted instead of started twice."""
+        if not launches:
+            return
+        found = self._runners_by_task({launch.task_id for launch in launches})
+        fresh = []
+        for launch in launches:
+            pid = found.get(launch.task_id)
+            create_time = _create_time(pid) if pid is not None else None
+            if pid is None or create_time is None:
+                fresh.append(launch)
+                continue
+            log.info("adopting runner %d of %s, spawned but not recorded", pid, launch.task_id)
+            (self._task_dir(launch.task_id) / "runner.json").write_text(
+                json.dumps({"pid": pid, "create_time": create_time}))
+            with self._lock:
+                self._tracked[launch.task_id] = _Tracked(launch, None, pid, create_time)
+        if fresh:
+            log.info("launching %d tasks assigned but never started before a restart",
+                     len(fresh))
+            self.launch(fresh)
+
+    def _runners_by_task(self, task_ids: set[str]) -> dict[str, int]:
+        """Runner processes of this work dir for ``task_ids``, by their command line."""
+        root = str(self.checkpoint_root)
+        found: dict[str, int] = {}
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            argv = proc.info["cmdline"] or []
+            if "--task-id" not in argv or root not in argv:
+                continue
+            i = argv.index("--task-id")
+            if i + 1 < len(argv) and argv[i + 1] in task_ids:
+                found[argv[i + 1]] = int(proc.info["pid"])
+        return found
 
     def _runner_record(self, task_id: str) -> tuple[int | None, float | None]:
         try:
@@ -334,11 +435,17 @@ class LocalBackend:
         if view is None or view.log_dir is None or process not in view.processes:
             return None
         path = run_log_dir(Path(view.log_dir), process, run) / stream
+        # The sandbox this backend made, not one the checkpoint names: a task may rewrite
+        # both its checkpoint and its sandbox, and a log linked out of it is not served.
+        sandbox = self._task_dir(task_id) / "sandbox"
         try:
-            with open(path, "rb") as f:
+            with open_inside(sandbox, path) as f:
                 size = f.seek(0, os.SEEK_END)
                 f.seek(max(0, size - tail_bytes))
                 return f.read().decode(errors="replace")
+        except OutsideSandbox as e:
+            log.warning("log of task %s not served: %s", task_id, e)
+            return None
         except OSError:
             return None
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 
 from aurora_provider.api import models as m
 from aurora_provider.framework.http.deps import Caller, Services
-from aurora_provider.framework.operations.backups import BackupInfo
+from aurora_provider.framework.operations.backups import BACKUP_ID, BackupInfo
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -31,7 +33,8 @@ def list_backups(services: Services, user: Caller) -> m.BackupList:
 
 
 @router.post("/backups/{backup_id}/restore", response_model=m.RestoreResponse)
-def restore(backup_id: str, body: m.RestoreRequest, services: Services,
+def restore(backup_id: Annotated[str, PathParam(json_schema_extra={"pattern": BACKUP_ID.pattern})],
+            body: m.RestoreRequest, services: Services,
             user: Caller) -> m.RestoreResponse:
     """Write the backup as the store of an empty work dir (on the scheduler's host)."""
     user.require_admin("restore backups")

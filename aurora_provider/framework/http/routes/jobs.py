@@ -10,15 +10,18 @@ from fastapi import APIRouter, Query, Response
 from aurora_provider.api import models as m
 from aurora_provider.api.errors import InvalidRequest, JobNotFound
 from aurora_provider.framework.http.deps import Caller, JobPath, OwnedJob, Services
+from aurora_provider.framework.jobs.pages import CURSOR_PATTERN
 from aurora_provider.framework.model.job_config import JobConfig
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 JOB = "/{role}/{environment}/{name}"
+MAX_PAGE = 1000  # tasks per page of /tasks
 
 
 def config_of(job: m.JobConfiguration) -> JobConfig:
-    """A request's job, typed: the one place the API's model becomes the scheduler's."""
-    return JobConfig.from_wire(job.model_dump(mode="json"))
+    """A request's job, typed: the one place the API's model becomes the scheduler's, once
+    it passes the ``.aurora`` loader's rules (create, diff, update and cron come here)."""
+    return JobConfig.from_wire(job.submitted())
 
 
 def job_configuration(config: JobConfig) -> m.JobConfiguration:
@@ -44,6 +47,22 @@ def create_job(body: m.CreateJobRequest, services: Services,
 def job_status(key: JobPath, services: Services, user: Caller) -> Response:
     # Serialised directly: validating a 10,000-task answer again would double its cost.
     document = services.jobs.status_document(key)
+    return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
+
+
+@router.get(JOB + "/summary", response_model=m.JobStatusSummary)
+def job_summary(key: JobPath, services: Services, user: Caller) -> m.JobStatusSummary:
+    return services.jobs.summary(key)
+
+
+@router.get(JOB + "/tasks", response_model=m.TaskPage)
+def job_tasks(key: JobPath, services: Services, user: Caller,
+              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+              cursor: Annotated[str | None, Query(
+                  max_length=500, json_schema_extra={"pattern": CURSOR_PATTERN},
+                  description="the next_cursor of the previous page")] = None,
+              events: bool = False) -> Response:
+    document = services.jobs.task_page(key, limit, cursor, events)
     return Response(json.dumps(document, separators=(",", ":")), media_type="application/json")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from aurora_provider.api import models as m
-from aurora_provider.api.errors import InvalidRequest, NotFound, TaskNotFound
+from aurora_provider.api.errors import NotFound, TaskNotFound
 from aurora_provider.framework.backends.base import LogSource
 from aurora_provider.framework.http.deps import ApiServices, Caller, Services
 
@@ -35,11 +35,10 @@ def task_logs(task_id: str, services: Services, user: Caller) -> m.TaskLogs:
 
 
 @router.get("/{task_id}/logs/{process}/{run}/{stream}", response_class=PlainTextResponse)
-def task_log(task_id: str, process: str, run: int, stream: str, services: Services,
+def task_log(task_id: str, process: str, run: int, stream: Literal["stdout", "stderr"],
+             services: Services,
              user: Caller,
              tail_bytes: Annotated[int, Query(ge=1, le=64 * 2**20)] = 2**20) -> str:
-    if stream not in ("stdout", "stderr"):
-        raise InvalidRequest(f"stream {stream!r} must be stdout or stderr")
     text = _logs(services).task_log(task_id, process, run, stream, tail_bytes)
     if text is None:
         raise NotFound(f"no {stream} for task {task_id}, process {process}, run {run}")

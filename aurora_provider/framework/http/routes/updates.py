@@ -16,8 +16,15 @@ from aurora_provider.framework.http.deps import Caller, JobPath, OwnedJob, Servi
 from aurora_provider.framework.http.routes.jobs import config_of
 from aurora_provider.framework.model.updates import UpdateRecord
 from aurora_provider.framework.updates.controller import UpdateAction, UpdateController
-from aurora_provider.states.update import TERMINAL, UnknownUpdateStatus, statuses_of
+from aurora_provider.states.update import (
+    STATUS_GROUPS,
+    TERMINAL,
+    UnknownUpdateStatus,
+    UpdateStatus,
+    statuses_of,
+)
 
+STATUS_NAMES = [*STATUS_GROUPS, *(s.value for s in UpdateStatus)]
 router = APIRouter(prefix="/api/v1/updates", tags=["updates"])
 JOB = "/{role}/{environment}/{name}"
 
@@ -66,7 +73,8 @@ def list_updates(services: Services, user: Caller,
                  name: Annotated[str | None, Query()] = None,
                  status: Annotated[str | None, Query(
                      description="a group (active, all, blocked, failed, inactive, paused, "
-                                 "succeeded) or a state name")] = None,
+                                 "succeeded) or a state name, in any case",
+                     json_schema_extra={"enum": STATUS_NAMES})] = None,
                  limit: Annotated[int, Query(ge=1, le=10000)] = 100) -> m.UpdateList:
     try:
         wanted = statuses_of(status) if status is not None else None
