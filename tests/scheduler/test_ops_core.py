@@ -4,6 +4,8 @@ injected clock, so triggers and delays happen by moving the clock."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -306,3 +308,19 @@ def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path) -> Non
         store.close()
     with pytest.raises(BackupFailed, match="not empty"):
         restore_backup(export, tmp_path / "r2")
+
+
+def test_backups_are_readable_by_the_schedulers_user_only(tmp_path: Path) -> None:
+    # A backup is the whole store: other users of the host must not read it.
+    w = World(tmp_path)
+    w.jobs.create(wire("svc", service=True))
+    w.rounds()
+    old = os.umask(0o022)  # the usual umask, which would give 0644 files and 0755 dirs
+    try:
+        made = w.parts.backups.backup_now()
+    finally:
+        os.umask(old)
+    path = w.parts.backups.path(made.backup_id)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert not list(path.parent.glob("*.partial"))

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aurora_provider.api.errors import BackupFailed, BackupNotFound, InvalidRequest
+from aurora_provider.framework.private import create_private, write_private
 from aurora_provider.framework.storage import snapshots
 from aurora_provider.framework.storage.store import Store, open_store
 
@@ -61,7 +62,8 @@ class Backups:
         if self.directory is None:
             raise InvalidRequest("no backup directory is configured (start the scheduler with "
                                  "--backup-dir DIR)")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # A backup is the whole store, secrets included: only the scheduler's user reads it.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self.directory
 
     def before_round(self) -> None:
@@ -86,12 +88,13 @@ class Backups:
         if self._store.engine.dialect.name == "sqlite":
             target = directory / f"{backup_id}.db"
             partial = target.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            create_private(partial)  # SQLite takes an empty file as an empty database
             snapshots.sqlite_backup(self._store.db, partial)
+            os.replace(partial, target)
         else:
             target = directory / f"{backup_id}.json"
-            partial = target.with_suffix(".partial")
-            partial.write_text(json.dumps(snapshots.export_tables(self._store.db)))
-        os.replace(partial, target)
+            write_private(target, json.dumps(snapshots.export_tables(self._store.db)))
         return _info(target)
 
     def available(self) -> list[BackupInfo]:

@@ -57,7 +57,7 @@ def import_tables(db: Database, export: dict[str, Any]) -> None:
 
 def sqlite_backup(db: Database, target: Path) -> None:
     """A consistent copy of a SQLite store while it keeps being written (``target`` must not
-    exist yet)."""
+    exist yet, or be an empty file)."""
     raw = db.engine.raw_connection()
     try:
         source = raw.driver_connection
