@@ -86,3 +86,15 @@ def test_metrics_in_prometheus_text_with_aurora_names(tmp_path: Path) -> None:
     assert float(samples["scheduler_resource_offers_total"]) >= 1
     assert float(samples['aurora_api_request_seconds_count{method="GET",route="/api/v1/jobs",'
                          'status="200"}']) == 1
+
+
+def test_a_get_of_an_update_action_is_405_not_an_update_named_after_it(tmp_path: Path) -> None:
+    world = SchedulerWorld(tmp_path)
+    world.parts.jobs.create(typed(wire("svc")))
+    for action in ("pause", "resume", "abort", "rollback", "pulse"):
+        answer = call(world, "GET", f"/api/v1/updates/www/prod/svc/{action}", headers=ADMIN)
+        assert answer.status_code == 405, (action, answer.text)
+        assert answer.headers["Allow"] == "POST"
+        assert answer.json()["code"] == "METHOD_NOT_ALLOWED"
+    unknown = call(world, "GET", "/api/v1/updates/www/prod/svc/no-such-id", headers=ADMIN)
+    assert unknown.status_code == 404
