@@ -35,6 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from aurora_provider.config import required_ports
 
     from .core.binding import bind_job, free_ports
+    from .core.paths import check_task_id
     from .core.runner import Runner
     from .runner_main import EXIT_CODES, parse_ports
 
@@ -42,9 +43,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     ports = parse_ports(args.port)
     ports.update(free_ports([n for n in required_ports(job) if n not in ports]))
     name = str(job.name().get())
-    task_id = args.task_id or (
+    task_id = check_task_id(args.task_id or (
         f"{job.role().get()}-{job.environment().get()}-{name}-{args.instance}-{uuid.uuid4()}"
-    )
+    ))
     root = Path(args.checkpoint_root)
     sandbox = Path(args.sandbox) if args.sandbox else root / task_id / "sandbox"
     spec = bind_job(job, task_id=task_id, instance=args.instance, ports=ports)

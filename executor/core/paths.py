@@ -15,6 +15,17 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..errors import InvalidTask
+
+
+def check_task_id(task_id: str) -> str:
+    """``task_id`` when it can name one directory under the checkpoint root; a task id that
+    would reach elsewhere (``a/b``, ``..``) is refused before anything touches the disk."""
+    if task_id in ("", ".", "..") or "/" in task_id or "\0" in task_id:
+        raise InvalidTask(f"task id {task_id!r} cannot name a directory: it must be non-empty, "
+                          "not '.' or '..', without '/' or NUL")
+    return task_id
+
 
 class TaskPaths(NamedTuple):
     """Where a task's files live."""
@@ -24,7 +35,7 @@ class TaskPaths(NamedTuple):
 
     @property
     def dir(self) -> Path:
-        return self.root / self.task_id
+        return self.root / check_task_id(self.task_id)
 
     @property
     def stream(self) -> Path:

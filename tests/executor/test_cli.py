@@ -121,6 +121,17 @@ def test_inspect_and_bad_configurations(config: Path, tmp_path: Path, capsys) ->
     assert not Path(root).exists()
 
 
+@pytest.mark.parametrize("task_id", ["../escaped", "a/b", "..", "."])
+def test_a_task_id_that_is_not_one_directory_is_refused(config: Path, tmp_path: Path,
+                                                        task_id: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "root"
+    assert main(["run", str(config), "--job", "local/me/devel/hello", "--checkpoint-root",
+                 str(root), "--task-id", task_id]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("thermos: task id ") and err.count("\n") == 1, err
+    assert not root.exists() and not (tmp_path / "escaped").exists()
+
+
 def test_detached_run_then_kill(config: Path, tmp_path: Path) -> None:
     root = str(tmp_path / "root")
     thermos = [sys.executable, "-m", "executor.cli", "--checkpoint-root", root]
