@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -182,3 +183,35 @@ def test_a_role_over_max_jobs_per_role_is_refused(limited: Daemon, tmp_path: Pat
         c.create_job(job_wire(tmp_path, "three", "sleep 600", role="busy"))
         for key in ("busy/test/three", "idle/test/three"):
             c.killall(f"devcluster/{key}")
+
+
+def test_concurrent_cron_schedules_never_pass_the_role_limit(limited: Daemon,
+                                                              tmp_path: Path) -> None:
+    # The role holds one job; six requests race for its last place: one gets it.
+    wires = [job_wire(tmp_path, f"race{i}", "echo", role="race",
+                      extra=", cron_schedule='0 3 * * *'") for i in range(6)]
+    with limited.client() as c:
+        c.create_job(job_wire(tmp_path, "held", "sleep 600", role="race"))
+    start = threading.Barrier(len(wires))
+    outcomes: list[str] = []
+
+    def schedule(wire: dict[str, Any]) -> None:
+        with limited.client() as own:
+            start.wait()
+            try:
+                own.schedule_cron(wire)
+                outcomes.append("scheduled")
+            except InvalidRequest as e:
+                outcomes.append("refused" if "(--max-jobs-per-role)" in e.message else e.message)
+
+    threads = [threading.Thread(target=schedule, args=(w,)) for w in wires]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["refused"] * 5 + ["scheduled"]
+    with limited.client() as c:
+        crons = [j.key for j in c.list_cron().jobs if "/race/" in j.key]
+        assert len(crons) == 1, crons
+        c.deschedule_cron(crons[0])
+        c.killall("devcluster/race/test/held")

@@ -83,4 +83,4 @@ class Admission:
             raise InvalidRequest(f"job {config.key} has no cron_schedule; create it with "
                                  "'aurora job create'")
         self.check_instances(config)
-        self.check_role_jobs(config)
+        # check_role_jobs comes later, under the ledger lock (see CronJobs.schedule).

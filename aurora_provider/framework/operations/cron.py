@@ -123,6 +123,7 @@ class CronService:
         with self._ledger.lock:
             if job_key not in self._templates and self._store.jobs.job(job_key) is not None:
                 raise Conflict(f"{where} exists and is not a cron job; kill it first")
+            self._admission.check_role_jobs(config)  # under the lock creates take too
             self._quota.check(config, config.instances, replaces=job_key)
             now = self._ledger.now()
             old = self._templates.get(job_key)
