@@ -3,16 +3,19 @@
 Browse, file, download and the log tail all go through ``resolve_inside``. A request path
 is refused (403) when it is absolute, has a ``..`` component or a NUL byte, or when its
 real path (every symlink followed) is not under the real path of the base directory; a
-path that passes but does not exist is a 404. ``open_inside`` re-checks the opened file
-descriptor itself, so a symlink swapped in between the check and the open is caught too.
+path that passes but does not exist is a 404. ``open_inside`` opens it with the executor's
+``open_inside``, which re-checks the opened descriptor itself, so a symlink swapped in
+between the check and the open is caught too.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import BinaryIO
+
+from executor.api import OutsideSandbox
+from executor.api import open_inside as executor_open_inside
 
 from .errors import BadRequest, Forbidden, NotFound
 
@@ -44,28 +47,17 @@ def resolve_inside(base: str | os.PathLike[str], requested: str) -> Path:
 
 
 def open_inside(base: str | os.PathLike[str], requested: str) -> BinaryIO:
-    """``requested`` opened for reading, checked again through the descriptor itself.
-
-    Only regular files are opened (a FIFO in the sandbox would block the reader forever);
-    the open does not block, and what was opened is checked, not what was asked for.
-    """
+    """``requested`` opened for reading through the executor's ``open_inside`` (the descriptor
+    itself is checked, only regular files, never blocking), its refusals as HTTP errors."""
     real = resolve_inside(base, requested)
     if real.is_dir():
         raise BadRequest(f"{requested or '/'}: is a directory; browse it instead")
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        return executor_open_inside(base, real)
+    except OutsideSandbox as e:
+        reason = "not a regular file" if "regular" in str(e) else "leads outside the sandbox"
+        raise Forbidden(f"{requested}: {reason}") from e
     except FileNotFoundError as e:
         raise NotFound(f"{requested}: no such file in the sandbox") from e
     except OSError as e:
         raise Forbidden(f"{requested}: cannot be read ({e.strerror})") from e
-    f = os.fdopen(fd, "rb")
-    try:
-        opened = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") else real
-        if not _is_under(str(opened), os.path.realpath(base)):
-            raise Forbidden(f"{requested}: leads outside the sandbox")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Forbidden(f"{requested}: not a regular file")
-    except BaseException:
-        f.close()
-        raise
-    return f
