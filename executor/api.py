@@ -6,7 +6,7 @@ as an immutable ``TaskView`` (``logs_listing``: its processes and runs as JSON);
 runner is alive; ``collect_garbage`` removes old sandboxes and checkpoints; ``TaskPaths``
 and ``run_log_dir`` say where a task's files and logs are; ``disk_usage`` what a directory
 holds; ``open_inside`` opens a file under a sandbox or log directory without following a
-link out of it.
+link out of it; ``untraversable`` says which directory a ``TaskUser`` could not pass.
 Nothing else of the executor is meant to be imported from outside it.
 """
 
@@ -27,6 +27,7 @@ from .core.gc import GcReport, collect_garbage
 from .core.logs import run_log_dir
 from .core.paths import TaskPaths, disk_usage
 from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
+from .core.users import TaskUser, task_user, untraversable
 from .errors import CheckpointError, ExecutorError, InvalidTask, OutsideSandbox
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "ProcessRunView",
     "ProcessView",
     "TaskPaths",
+    "TaskUser",
     "TaskView",
     "collect_garbage",
     "disk_usage",
@@ -46,6 +48,7 @@ __all__ = [
     "open_inside",
     "run_log_dir",
     "runner_argv",
+    "untraversable",
 ]
 
 
@@ -60,13 +63,20 @@ def runner_argv(
     checkpoint_root: str,
     announcer_ensemble: str | None = None,
     prebind: bool = False,
+    setuid: str | None = None,
 ) -> list[str]:
     """The command that runs the task in the foreground (spawn it in its own session).
+
+    With ``setuid`` the task's processes run as that Unix user (its role's, as in Aurora),
+    checked here: ``InvalidTask`` (one line, naming the way out) when there is no such user,
+    ``ExecutorError`` when this process is not root and the user is another.
 
     With ``prebind`` the job is bound here (raising ``InvalidTask`` if it cannot be) and the
     runner is handed the bound task (``<executor_data>.spec.json``): a process that already
     has the configuration language loaded saves the runner 40-60 ms of importing it.
     """
+    if setuid is not None:
+        task_user(setuid)
     source = ["--executor-data", str(executor_data)]
     if prebind:
         from .runner_main import spec_from_executor_data
@@ -90,6 +100,8 @@ def runner_argv(
         argv += ["--port", f"{name}={port}"]
     if announcer_ensemble:
         argv += ["--announcer-ensemble", announcer_ensemble]
+    if setuid is not None:
+        argv += ["--setuid", setuid]
     return argv
 
 

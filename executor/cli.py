@@ -37,8 +37,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .core.binding import bind_job, free_ports
     from .core.paths import check_task_id
     from .core.runner import Runner
+    from .core.users import task_user
     from .runner_main import EXIT_CODES, parse_ports
 
+    user = task_user(args.setuid, way_out="run it without --setuid")
     job = _load_job(args.file, args.job, args.bind)
     ports = parse_ports(args.port)
     ports.update(free_ports([n for n in required_ports(job) if n not in ports]))
@@ -66,15 +68,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             argv += ["--port", f"{port_name}={port}"]
         if args.announcer_ensemble:
             argv += ["--announcer-ensemble", args.announcer_ensemble]
+        if args.setuid:
+            argv += ["--setuid", args.setuid]
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
         print(f"{task_id} (runner pid {proc.pid}, log {paths.runner_log})")
         return 0
-    print(f"task {task_id}: sandbox {sandbox}, ports {ports}", file=sys.stderr)
+    print(f"task {task_id}: sandbox {sandbox}, ports {ports}, user {user.name}", file=sys.stderr)
     runner = Runner(
         spec, root, task_id, sandbox=sandbox, ports=ports,
-        announcer_ensemble=args.announcer_ensemble,
+        announcer_ensemble=args.announcer_ensemble, user=user,
     )  # fmt: skip
     state = runner.run()
     print(f"task {task_id}: {state.value}", file=sys.stderr)
@@ -204,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task-id")
     run.add_argument("--detach", action="store_true")
     run.add_argument("--announcer-ensemble", metavar="HOSTS")
+    run.add_argument("--setuid", metavar="USER",
+                     help="run the task's processes as USER (as root; Thermos's --setuid)")
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", parents=[common], help="show tasks")

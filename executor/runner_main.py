@@ -48,12 +48,15 @@ def build_parser() -> Any:
     p.add_argument("--announcer-ensemble", help="ZooKeeper hosts for the announcer")
     p.add_argument("--sample-interval", type=float, default=10.0)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--setuid", metavar="USER", help="run the task's processes as USER "
+                   "(a runner that is not root may name only its own user); a resumed "
+                   "task runs as its checkpoint says")
     return p
 
 
 _VALUED = {
     "--executor-data", "--task-spec", "--task-id", "--instance", "--hostname", "--port",
-    "--sandbox", "--checkpoint-root", "--announcer-ensemble", "--sample-interval",
+    "--sandbox", "--checkpoint-root", "--announcer-ensemble", "--sample-interval", "--setuid",
 }  # fmt: skip
 _FLAGS = {"--resume", "--quiet"}
 
@@ -71,6 +74,7 @@ class _Args:
     announcer_ensemble: str | None = None
     sample_interval = 10.0
     quiet = False
+    setuid: str | None = None
 
 
 def parse_args(argv: list[str]) -> Any:
@@ -113,6 +117,7 @@ def parse_args(argv: list[str]) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from .core.runner import Runner, load_runner
+    from .core.users import task_user
 
     try:
         ports = parse_ports(args.port)
@@ -125,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume:
             runner = load_runner(root, args.task_id, **common)
         else:
+            user = task_user(args.setuid)
             if args.task_spec:
                 spec = TaskSpec.load(Path(args.task_spec))
             else:
@@ -139,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 sandbox=sandbox,
                 ports=ports,
                 hostname=args.hostname,
+                user=user,
                 **common,
             )
         state = runner.run()

@@ -118,10 +118,17 @@ class Demo:
 
     def start_scheduler(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        # A root scheduler would run the demo's jobs as their role's user, www-data, who
+        # usually cannot reach this checkout's Python or the state dir (under /root, or a
+        # 0700 temporary dir): the demo runs them as root, and says so.
+        nosetuid = ["--nosetuid"] if os.geteuid() == 0 else []
+        if nosetuid:
+            say("running as root: the demo's jobs (role www-data) run as root too "
+                "(--nosetuid), not as their role's user")
         self.start("scheduler", [
             str(BIN / "aurora-scheduler"), "--listen", f"127.0.0.1:{self.scheduler_port}",
             "--work-dir", str(self.work_dir), "--token-file", str(self.token_file),
-            "--observer-listen", f"127.0.0.1:{self.observer_port}"])
+            "--observer-listen", f"127.0.0.1:{self.observer_port}", *nosetuid])
         self.wait_for("the scheduler", lambda: httpx.get(f"{self.scheduler_url}/health")
                       .is_success, 60)
         # How the aurora commands find this scheduler when it is not where they look.

@@ -32,6 +32,10 @@ FAST_FLAGS = [
     "--local-disk-mb", "65536", "--local-hostname", "localhost",
 ]
 
+# The suite runs as root (CI) with roles (www, batch...) that are no Unix users: tasks run
+# as the scheduler's user, unless a test asks for setuid (``Daemon(..., setuid=True)``).
+NOSETUID_FLAGS = ["--nosetuid"]
+
 # Each test daemon's observer on a port of its own (the default 1338 would clash); a test's
 # own --observer-listen comes later on the command line, and wins.
 OBSERVER_FLAGS = ["--observer-listen", "127.0.0.1:0"]
@@ -41,7 +45,7 @@ def executor_command(root: Path) -> str:
     """How the test Mesos cluster's agents start our executor (the module, so no reinstall
     is needed), with its checkpoints under ``root``."""
     return shlex.join([sys.executable, "-m", "executor.mesos", "--checkpoint-root",
-                       str(root / "checkpoints")])
+                       str(root / "checkpoints"), *NOSETUID_FLAGS])
 
 
 def mesos_flags(cluster: MesosCluster, root: Path) -> list[str]:
@@ -58,10 +62,13 @@ def free_port() -> int:
 
 
 class Daemon:
-    def __init__(self, work_dir: Path, home: Path, extra: list[str]) -> None:
+    def __init__(self, work_dir: Path, home: Path, extra: list[str], *,
+                 setuid: bool = False) -> None:
+        """:param setuid: leave out --nosetuid (a root daemon runs tasks as their role)."""
         self.work_dir = work_dir
         self.home = home
         self.extra = extra
+        self.setuid = setuid
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -76,7 +83,8 @@ class Daemon:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "aurora_provider.framework.main",
                 "--listen", f"127.0.0.1:{self.port}", "--work-dir", str(self.work_dir),
-                *FAST_FLAGS, *OBSERVER_FLAGS, *self.extra]
+                *FAST_FLAGS, *OBSERVER_FLAGS, *([] if self.setuid else NOSETUID_FLAGS),
+                *self.extra]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env)

@@ -9,6 +9,7 @@ import argparse
 import getpass
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -130,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
                      metavar="NAME=VALUE")
     loc.add_argument("--local-agents", type=int, default=1, metavar="N",
                      help="N agents HOSTNAME-0..N-1 splitting the capacity (default 1)")
+    loc.add_argument("--nosetuid", action="store_true",
+                     help="run tasks as the scheduler's own user even when it is root "
+                     "(by default a root scheduler runs each task as its role's Unix user)")
     loc.add_argument("--observer-listen", metavar="HOST:PORT|off",
                      help=f"where this host's observer serves (default 127.0.0.1:{OBSERVER_PORT};"
                      " port 0: any free port); the scheduler runs it as its child")
@@ -205,7 +209,13 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
         port_ranges=tuple(args.local_ports or [(31000, 32000)]))
     return LocalBackend(work_dir=work_dir, hostname=args.local_hostname or socket.gethostname(),
                         capacity=capacity, attributes=dict(args.local_attribute or []),
-                        agents=args.local_agents)
+                        agents=args.local_agents, setuid=tasks_setuid(args))
+
+
+def tasks_setuid(args: argparse.Namespace) -> bool:
+    """Whether local tasks run as their role's user: only root can, and does unless told
+    --nosetuid (as Aurora's executor runs Thermos with --setuid unless --nosetuid)."""
+    return os.geteuid() == 0 and not args.nosetuid
 
 
 def mesos_settings(args: argparse.Namespace) -> MesosSettings:
@@ -302,18 +312,27 @@ def cluster_observer_url(args: argparse.Namespace, observer: ObserverProcess | N
     return observer.url if observer is not None else None
 
 
-def task_separation_warning(user: str, root: bool) -> str:
-    """What keeps local tasks from the scheduler's secrets: nothing but trust, said plainly.
+def _own_user() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
-    Tasks run as the scheduler's user; files being 0600 cannot keep a process of the same
-    user out. Running tasks as their role's user (with the scheduler as root) would, but
-    the local executor cannot do it yet.
+
+def task_separation(user: str, setuid: bool, nosetuid: bool) -> str:
+    """What keeps local tasks from the scheduler's secrets, said truthfully at start-up.
+
+    A task run as its role's user cannot read the scheduler's 0600 files; one run as the
+    scheduler's own user can, whatever their modes, and can call the API as its admin.
     """
-    who = "root, as the scheduler does" if root else f"the scheduler's own user {user!r}"
-    return (f"local backend: tasks run as {who}, so they can read its "
-            "auth file, token file and store despite their 0600 modes and call the API as "
-            "its admin; run only trusted jobs here (tasks as their role's user are not "
-            "supported yet; the Mesos backend runs them as --framework-user on its agents)")
+    if setuid:
+        return ("local backend: tasks run as their role's user (a role with no Unix user "
+                "fails its tasks; --nosetuid runs them as the scheduler's user instead)")
+    why = "--nosetuid" if nosetuid else "not root"
+    return (f"local backend: tasks run as {user}, the scheduler's own user ({why}): a task "
+            "can read what that user can, so they can read its auth file, token file and "
+            "store despite their 0600 modes and call the API as its admin; run only trusted "
+            "jobs here")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -346,7 +365,9 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
     log.info("aurora-scheduler for cluster %s on http://%s:%d (work dir %s, observer %s)",
              args.cluster, host, port, work_dir, daemon.settings.observer_url or "none")
     if args.backend == "local":
-        log.warning("%s", task_separation_warning(getpass.getuser(), os.geteuid() == 0))
+        setuid = tasks_setuid(args)
+        log.log(logging.INFO if setuid else logging.WARNING, "%s",
+                task_separation(_own_user(), setuid, args.nosetuid))
     # uvicorn turns SIGTERM and SIGINT into a graceful shutdown, then raises the signal
     # again under the handler it found: found ours, which ignores it, the daemon stops
     # below (the round in flight finishes, nothing half-written) and the exit is 0 rather

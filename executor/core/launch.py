@@ -6,23 +6,31 @@ the sandbox as working directory. An outer bash is the run's session leader and 
 it, then writes the exit status to ``exit/<process>.<run>``: that file is how a runner that
 was restarted learns how a run it re-attached to ended, since only a parent can wait for a
 child. The runner itself spawns with ``posix_spawn`` (no fork of the runner's memory).
+
+A task run as another user (``users.TaskUser``) has only its inner bash switched, by the
+outer one, which stays the runner's: the exit-code file is out of the task's reach. The
+outer bash is never given ``BASH_ENV`` (it would source the task's own profile, as root):
+it exports it for the inner bash once it has started.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import pwd
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from . import procfs
-from .logs import STREAMS, Pump, run_log_dir
+from .logs import APPEND, STREAMS, Pump, open_dir, run_log_dir
 from .spec import PROCESS_NAME_RE, LoggerSpec
+from .users import TaskUser, runner_user
 
 BASH = "/bin/bash"
-# $1: the command line, $2: the exit-code file, $3: the sandbox.
-WRAPPER = 'cd "$3" || exit 127; /bin/bash -c "$1"; rc=$?; printf "%d\\n" "$rc" > "$2"; exit "$rc"'
+# $1: the command line, $2: the exit-code file, $3: the sandbox, $4: BASH_ENV (or empty),
+# then what switches user (or nothing).
+WRAPPER = ('cd "$3" || exit 127; [ -z "$4" ] || export BASH_ENV="$4"; '
+           '"${@:5}" /bin/bash -c "$1"; rc=$?; printf "%d\\n" "$rc" > "$2"; exit "$rc"')
 
 
 class Launched(NamedTuple):
@@ -31,13 +39,15 @@ class Launched(NamedTuple):
     pumps: list[Pump]
 
 
-def process_env(sandbox: Path, preserve_env: bool = False) -> dict[str, str]:
+def process_env(sandbox: Path, preserve_env: bool = False,
+                user: TaskUser | None = None) -> dict[str, str]:
+    """Thermos's environment of a process; USER and LOGNAME name the task's user."""
     env = dict(os.environ) if preserve_env else {}
-    user = pwd.getpwuid(os.getuid()).pw_name
+    name = (user or runner_user()).name
     env.update(
         HOME=str(sandbox),
-        USER=user,
-        LOGNAME=user,
+        USER=name,
+        LOGNAME=name,
         PATH=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
     )
     profile = sandbox / ".thermos_profile"
@@ -56,41 +66,52 @@ def launch(
     logger: LoggerSpec,
     exit_file: Path,
     env: dict[str, str],
+    as_user: Sequence[str] = (),
 ) -> Launched:
     """Spawn the run; raises ``OSError`` when it cannot be started at all, or when its log
-    files would land outside the sandbox."""
+    files would land outside the sandbox.
+
+    :param as_user: the command that runs the inner bash as the task's user
+        (``TaskUser.prefix()``); empty: as the runner.
+    """
     if not PROCESS_NAME_RE.match(process):
         raise OSError(errno.EINVAL, f"process name {process!r} is not a file name")
     logs = run_log_dir(log_dir, process, run)
     _inside(logs, sandbox)
-    logs.mkdir(parents=True, exist_ok=True)
     exit_file.parent.mkdir(parents=True, exist_ok=True)
     actions: list[tuple[int, ...] | tuple[int, int, str, int, int]] = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
     ]
     pumps: list[Pump] = []
     child_ends: list[int] = []
+    # Made and opened through descriptors, never through a link the task put in its
+    # sandbox (the runner may be root): see ``logs``.
+    logs_fd = open_dir(sandbox, logs, create=True)
     try:
         for fd, stream in zip((1, 2), STREAMS, strict=True):
             path = logs / stream
             if logger.destination == "none":
                 actions.append((os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_WRONLY, 0))
             elif logger.destination == "file":
-                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
-                actions.append((os.POSIX_SPAWN_OPEN, fd, str(path), flags, 0o644))
+                child_ends.append(os.open(stream, APPEND, 0o644, dir_fd=logs_fd))
+                actions.append((os.POSIX_SPAWN_DUP2, child_ends[-1], fd))
             else:
                 read_end, write_end = os.pipe()
                 os.set_blocking(read_end, False)
                 child_ends.append(write_end)
                 actions.append((os.POSIX_SPAWN_DUP2, write_end, fd))
-                pumps.append(Pump(read_end, stream, logger, path))
-        argv = [BASH, "-c", WRAPPER, "thermos", cmdline, str(exit_file), str(sandbox)]
-        pid = os.posix_spawn(BASH, argv, env, file_actions=actions, setsid=True)
+                pumps.append(Pump(read_end, stream, logger, path, logs_fd))
+        outer = dict(env)
+        bash_env = outer.pop("BASH_ENV", "")
+        argv = [BASH, "-c", WRAPPER, "thermos", cmdline, str(exit_file), str(sandbox),
+                bash_env, *as_user]
+        pid = os.posix_spawn(BASH, argv, outer, file_actions=actions, setsid=True)
     except OSError:
         for pump in pumps:
             pump.close()
         raise
     finally:
+        os.close(logs_fd)
         for fd in child_ends:
             os.close(fd)
     return Launched(pid=pid, create_time=procfs.create_time(pid), pumps=pumps)

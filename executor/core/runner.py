@@ -42,6 +42,7 @@ from .runs import Runs
 from .spec import TaskSpec
 from .stages import Stages
 from .supervisor import Supervisor
+from .users import TaskUser, give_sandbox, recorded_user, runner_user
 
 T = ExecutorTaskState
 
@@ -64,6 +65,7 @@ class Runner:
         quiet: bool = False,
         serving: Sequence[StatusChecker] | None = None,
         watching: Sequence[StatusChecker] | None = None,
+        user: TaskUser | None = None,
     ) -> None:
         """Load the task's checkpoint (if any) and compose its status checkers.
 
@@ -71,6 +73,8 @@ class Runner:
             announcer and lifecycle, as the spec asks (``services.compose``).
         :param watching: checkers that run as long as the runner; by default resource
             samples and log rotation.
+        :param user: who the task's processes run as (``users.task_user``); by default
+            the runner's own user.
         """
         self.spec = spec
         self.paths = TaskPaths(Path(checkpoint_root), task_id)
@@ -79,7 +83,8 @@ class Runner:
         self.ports = dict(ports or {})
         self.hostname = hostname or os.uname().nodename
         self.clock: Clock = clock or RealClock()
-        self._env = process_env(self.sandbox, preserve_env)
+        self.user = user or runner_user()
+        self._env = process_env(self.sandbox, preserve_env, self.user)
         self._quiet = quiet
         self.regular = Planner([p for p in spec.processes if not p.final], spec.order)
         self.finalizing = Planner([p for p in spec.processes if p.final], spec.order)
@@ -89,12 +94,13 @@ class Runner:
         self.supervisor = Supervisor()
         self.runs = Runs(
             spec, self.paths, sandbox=self.sandbox, log_dir=self.log_dir, env=self._env,
-            clock=self.clock, supervisor=self.supervisor, record=self.record,
-            apply=self._apply, log=self.log,
+            as_user=self.user.prefix(), clock=self.clock, supervisor=self.supervisor,
+            record=self.record, apply=self._apply, log=self.log,
         )  # fmt: skip
         self.serving = Checkers(serving) if serving is not None else compose.serving(
-            spec, sandbox=self.sandbox, env=self._env, hostname=self.hostname,
-            ensemble=announcer_ensemble, log=self.log, wake=self._wake)  # fmt: skip
+            spec, sandbox=self.sandbox, env=self._env, as_user=self.user.prefix(),
+            hostname=self.hostname, ensemble=announcer_ensemble, log=self.log,
+            wake=self._wake)  # fmt: skip
         self.watching = Checkers(watching) if watching is not None else compose.watching(
             spec, sandbox=self.sandbox, log_dir=self.log_dir, resources=self.paths.resources,
             sample_interval=sample_interval, disk_interval=disk_interval)  # fmt: skip
@@ -203,8 +209,14 @@ class Runner:
                 instance=self.spec.instance, health_checked=self.spec.health is not None,
             ))  # fmt: skip
         self.sandbox.mkdir(parents=True, exist_ok=True)
+        unusable = give_sandbox(self.sandbox, self.user)
         pid = os.getpid()
         self._apply(RunnerRecord(pid, procfs.create_time(pid), self.clock.time()))
+        if unusable is not None and self.state is T.ACTIVE and not self.record.live_runs():
+            # Nothing can run there (final processes neither): fail now, in one line.
+            self.set_task(T.CLEANING)
+            self.set_task(T.FAILED, unusable)
+            return
         self.runs.resume()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -307,5 +319,6 @@ def load_runner(checkpoint_root: Path, task_id: str, **kw: Any) -> Runner:
     header = next((r for r in records.records if isinstance(r, HeaderRecord)), None)
     if header is None or header.sandbox is None:
         raise InvalidTask(f"{paths.stream}: no header record")
+    kw.setdefault("user", recorded_user(header.user))
     return Runner(spec, Path(checkpoint_root), task_id, sandbox=Path(header.sandbox),
                   ports=dict(header.ports), hostname=header.hostname, **kw)  # fmt: skip

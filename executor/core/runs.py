@@ -6,7 +6,7 @@ this module does is recorded exactly as if the runner had done it, and replays t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aurora_provider.states.process_run import LIVE, TERMINAL, ProcessState
@@ -30,6 +30,7 @@ class Runs:
         sandbox: Path,
         log_dir: Path,
         env: dict[str, str],
+        as_user: Sequence[str] = (),
         clock: Clock,
         supervisor: Supervisor,
         record: RecordedTask,
@@ -41,6 +42,7 @@ class Runs:
         self._sandbox = sandbox
         self._log_dir = log_dir
         self._env = env
+        self._as_user = list(as_user)
         self._clock = clock
         self._supervisor = supervisor
         self._record = record
@@ -70,6 +72,7 @@ class Runs:
             launched = launch(
                 process=name, run=run, cmdline=spec.cmdline, sandbox=self._sandbox,
                 log_dir=self._log_dir, logger=spec.logger, exit_file=exit_file, env=self._env,
+                as_user=self._as_user,
             )  # fmt: skip
         except OSError as e:
             self._log(f"{name} run {run} could not start: {e}")

@@ -26,6 +26,7 @@ from typing import Any
 from aurora_provider.mesos.executor import MesosExecutorDriver
 from aurora_provider.mesos.task_data import AssignedTask, TaskDataError
 
+from ..api import InvalidTask
 from .status import EXECUTOR_TERMINATED, INVALID, Report
 from .task import TASK_INFO_FILE, TaskRun
 
@@ -42,11 +43,14 @@ class AuroraExecutor:
     :param mesos_sandbox: ``$MESOS_SANDBOX``.
     :param announcer_ensemble: ZooKeeper for Announcers, unless the task data names one.
     :param ack_timeout: how long to wait for the agent to acknowledge the terminal update.
+    :param setuid: run the task as its role's Unix user (this executor runs as root).
     """
 
     def __init__(self, *, checkpoint_root: Path, mesos_sandbox: Path,
-                 announcer_ensemble: str | None = None, ack_timeout: float = 15.0) -> None:
+                 announcer_ensemble: str | None = None, ack_timeout: float = 15.0,
+                 setuid: bool = False) -> None:
         self.checkpoint_root = checkpoint_root
+        self.setuid = setuid
         self.mesos_sandbox = mesos_sandbox
         self.announcer_ensemble = announcer_ensemble
         self.ack_timeout = ack_timeout
@@ -163,11 +167,16 @@ class AuroraExecutor:
     def _adopt(self, assigned: AssignedTask, info: dict[str, Any] | None = None) -> None:
         task = TaskRun(assigned, mesos_sandbox=self.mesos_sandbox,
                        checkpoint_root=self.checkpoint_root,
-                       announcer_ensemble=self.announcer_ensemble)  # fmt: skip
+                       announcer_ensemble=self.announcer_ensemble,
+                       setuid=self.setuid)  # fmt: skip
         try:
             if info is not None:  # kept for --recover
                 (self.mesos_sandbox / TASK_INFO_FILE).write_text(json.dumps(info))
             how = task.start()
+        except InvalidTask as e:  # no Unix user for its role: running it again cannot help
+            self._report_for(assigned.task_id, Report(
+                "TASK_FAILED", f"cannot start the task: {e}", INVALID))
+            return
         except OSError as e:
             self._report_for(assigned.task_id, Report(
                 "TASK_LOST", f"cannot start the runner: {e}", EXECUTOR_TERMINATED))

@@ -21,6 +21,7 @@ from types import FrameType
 from aurora_provider.errors import run_command
 from aurora_provider.mesos.executor import ExecutorEnvironment, MesosExecutorDriver
 
+from ..core.users import runner_user
 from .executor import AuroraExecutor
 
 log = logging.getLogger("aurora-executor")
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "runner) instead of waiting for a LAUNCH")
     p.add_argument("--ack-timeout", type=float, default=15.0, metavar="SECONDS",
                    help="how long to wait for the agent to acknowledge the task's end")
+    p.add_argument("--nosetuid", action="store_true",
+                   help="run tasks as this executor's user even when it is root (by default "
+                        "a root executor runs each task as its role's Unix user)")
     return p
 
 
@@ -78,9 +82,15 @@ def _run(args: argparse.Namespace) -> int:
     root = checkpoint_root(args.checkpoint_root, os.environ, sandbox)
     log.info("executor %s of framework %s: sandbox %s, checkpoints in %s", env.executor_id,
              env.framework_id, sandbox, root)
+    setuid = os.geteuid() == 0 and not args.nosetuid
+    if setuid:
+        log.info("tasks run as their role's user")
+    else:
+        log.info("tasks run as %s, the executor's own user (%s): a task can read what that "
+                 "user can", runner_user().name, "--nosetuid" if args.nosetuid else "not root")
     executor = AuroraExecutor(checkpoint_root=root, mesos_sandbox=sandbox,
                               announcer_ensemble=args.announcer_ensemble,
-                              ack_timeout=args.ack_timeout)  # fmt: skip
+                              ack_timeout=args.ack_timeout, setuid=setuid)  # fmt: skip
     driver = MesosExecutorDriver(executor)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -30,6 +30,7 @@ from aurora_provider.mesos.task_data import AssignedTask
 from ..api import (
     CheckpointReader,
     ExecutorError,
+    InvalidTask,
     TaskPaths,
     TaskView,
     kill_task,
@@ -56,11 +57,14 @@ class TaskRun:
     :param assigned: what the scheduler sent in ``TaskInfo.data``.
     :param mesos_sandbox: ``$MESOS_SANDBOX``; the task's own sandbox is ``sandbox/`` in it.
     :param announcer_ensemble: ZooKeeper for the task's Announcer (the task data's wins).
+    :param setuid: run the task as its role's Unix user (the executor is root).
     """
 
     def __init__(self, assigned: AssignedTask, *, mesos_sandbox: Path, checkpoint_root: Path,
-                 announcer_ensemble: str | None = None) -> None:  # fmt: skip
+                 announcer_ensemble: str | None = None,
+                 setuid: bool = False) -> None:  # fmt: skip
         self.assigned = assigned
+        self.setuid = setuid
         self.task_id = assigned.task_id
         self.mesos_sandbox = mesos_sandbox
         self.checkpoint_root = checkpoint_root
@@ -95,8 +99,20 @@ class TaskRun:
             executor_data=str(job), task_id=self.task_id, instance=self.assigned.instance,
             hostname=self.assigned.hostname, ports=self.assigned.ports,
             sandbox=str(self.sandbox), checkpoint_root=str(self.checkpoint_root),
-            announcer_ensemble=self.ensemble))  # fmt: skip
+            announcer_ensemble=self.ensemble,
+            setuid=self.role() if self.setuid else None))  # fmt: skip
         return "Runner started"
+
+    def role(self) -> str:
+        """The job's role, from the job's JSON: the user the task runs as (never, for want
+        of one, the executor's own)."""
+        try:
+            role = json.loads(self.assigned.executor_data).get("role")
+        except (ValueError, AttributeError):
+            role = None
+        if not isinstance(role, str) or not role:
+            raise InvalidTask("the job's JSON names no role to run the task as")
+        return role
 
     def _spawn(self, argv: list[str]) -> None:
         self.checkpoint_root.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ when the task needs it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.spec import TaskSpec
@@ -18,10 +18,11 @@ from .checker import Checkers, StatusChecker
 
 def serving(spec: TaskSpec, *, sandbox: Path, env: dict[str, str], hostname: str,
             ensemble: str | None, log: Callable[[str], None],
-            wake: Callable[[], None]) -> Checkers:  # fmt: skip
+            wake: Callable[[], None], as_user: Sequence[str] = ()) -> Checkers:  # fmt: skip
     """Health checks, then the announcer, then the HTTP lifecycle (the order they stop).
 
     :param env: the processes' environment, in which shell health checks run.
+    :param as_user: what runs a shell health check as the task's user (``TaskUser.prefix``).
     :param ensemble: the ZooKeeper hosts for the announcer (none: no announcement).
     :param wake: wakes the runner's loop (from the health checker's thread).
     """
@@ -31,7 +32,7 @@ def serving(spec: TaskSpec, *, sandbox: Path, env: dict[str, str], hostname: str
 
         health = spec.health
         probe = (http_probe(health) if health.kind == "http"
-                 else shell_probe(health, sandbox, env))  # fmt: skip
+                 else shell_probe(health, sandbox, env, as_user))  # fmt: skip
         checkers.append(HealthChecker(health, probe, sandbox, wake))
     if spec.announcer is not None:
         if ensemble:

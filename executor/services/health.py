@@ -62,13 +62,17 @@ def http_probe(spec: HealthSpec) -> Probe:
     return probe
 
 
-def shell_probe(spec: HealthSpec, sandbox: Path, env: dict[str, str]) -> Probe:
+def shell_probe(spec: HealthSpec, sandbox: Path, env: dict[str, str],
+                as_user: Sequence[str] = ()) -> Probe:
+    """The check runs as the task's processes do: as its user, in its sandbox."""
+    argv = [*as_user, "/bin/bash", "-c", spec.shell_command]
+
     def probe() -> tuple[bool, str | None]:
         import subprocess
 
         try:
             result = subprocess.run(
-                ["/bin/bash", "-c", spec.shell_command],
+                argv,
                 cwd=sandbox,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -73,7 +73,7 @@ class Executors:
         with open(directory / "stdout", "ab") as out, open(directory / "stderr", "ab") as err:
             p = subprocess.Popen(
                 [sys.executable, "-m", "executor.mesos", "--checkpoint-root", str(self.root),
-                 "--ack-timeout", "30", *args],
+                 "--ack-timeout", "30", "--nosetuid", *args],
                 cwd=directory, env=env, stdout=out, stderr=err, start_new_session=True)
         self.started.append(p)
         return p

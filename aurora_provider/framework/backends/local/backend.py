@@ -8,6 +8,10 @@ checkpoint, read through ``executor.api.CheckpointReader``, says how the task is
     ACTIVE and health healthy or none   -> RUNNING
     SUCCESS / FAILED / KILLED / LOST    -> FINISHED / FAILED / KILLED / LOST
     runner gone without a terminal state -> LOST (KILLED when a kill was asked for)
+
+With ``setuid`` (the daemon sets it when the scheduler runs as root, unless --nosetuid)
+each runner is told ``--setuid ROLE``: the task's processes run as its role's Unix user, as
+in Aurora, and cannot read the scheduler's files; a role with no such user fails the task.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ from executor.api import (
     InvalidTask,
     OutsideSandbox,
     TaskPaths,
+    TaskUser,
     logs_listing,
     open_inside,
     run_log_dir,
+    untraversable,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +61,8 @@ S = TaskState
 _TERMINAL_MAP = {X.SUCCESS: S.FINISHED, X.FAILED: S.FAILED, X.KILLED: S.KILLED, X.LOST: S.LOST}
 # How long ``stop()`` waits for kills in flight: a stopping scheduler exits promptly.
 STOP_WAIT_SECS = 1.0
+# Any user but the scheduler's: who must be able to reach the sandboxes under the work dir.
+OTHERS = TaskUser("others", -1, -1, ())
 
 
 @dataclass(frozen=True)
@@ -110,8 +118,11 @@ class LocalBackend:
 
     def __init__(self, *, work_dir: Path, hostname: str, capacity: Capacity,
                  attributes: dict[str, str] | None = None,
-                 executor: ExecutorApi | None = None, agents: int = 1) -> None:
+                 executor: ExecutorApi | None = None, agents: int = 1,
+                 setuid: bool = False) -> None:
+        """:param setuid: run each task as its role's Unix user (the scheduler is root)."""
         self.work_dir = work_dir
+        self.setuid = setuid
         self.hostname = hostname
         self.agent_id = f"local-{hostname}"
         # Several agents on this one machine (HOSTNAME-0..N-1) split its capacity evenly, so
@@ -138,6 +149,11 @@ class LocalBackend:
     def start(self) -> None:
         self.checkpoint_root.mkdir(parents=True, exist_ok=True)
         self.tasks_dir.mkdir(parents=True, exist_ok=True)
+        blocked = untraversable(self.tasks_dir, OTHERS) if self.setuid else None
+        if blocked is not None:  # every task would fail (each says why, in one line)
+            log.warning("local backend: tasks run as their role's user, who cannot reach "
+                        "their sandboxes: %s is not searchable by other users; chmod o+x it "
+                        "or choose a --work-dir elsewhere (or --nosetuid)", blocked)
 
     def stop(self) -> None:
         """Stop watching: runners are detached and re-attached on the next start. Kills
@@ -199,7 +215,8 @@ class LocalBackend:
         argv = self.executor.runner_argv(
             executor_data=str(job_file), task_id=launch.task_id, instance=launch.instance,
             hostname=launch.hostname, ports=dict(launch.ports), sandbox=str(sandbox),
-            checkpoint_root=str(self.checkpoint_root))
+            checkpoint_root=str(self.checkpoint_root),
+            setuid=launch.config.key.role if self.setuid else None)
         with open(task_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,

@@ -46,7 +46,8 @@ class ExecutorApi(Protocol):
     def task(self, task_id: str) -> RunnerView | None: ...
 
     def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
-                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str) -> list[str]: ...
+                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str,
+                    setuid: str | None = None) -> list[str]: ...
 
     def kill_task(self, task_id: str) -> None: ...
 
@@ -65,12 +66,14 @@ class _RealExecutor:
         return self._reader.task(task_id)
 
     def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
-                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str) -> list[str]:
+                    ports: Mapping[str, int], sandbox: str, checkpoint_root: str,
+                    setuid: str | None = None) -> list[str]:
         # prebind: the scheduler has the configuration language loaded already, so binding
         # here spares each runner 40-60 ms of importing it (the executor benchmark).
         return api.runner_argv(
             executor_data=executor_data, task_id=task_id, instance=instance, hostname=hostname,
-            ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root, prebind=True)
+            ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root, prebind=True,
+            setuid=setuid)
 
     def kill_task(self, task_id: str) -> None:
         # Signal and return: the runner tears the task down and its checkpoint, polled by
