@@ -33,8 +33,8 @@ VERSION = "{{ dag_run.conf.get('version', params.version) }}"
 def check_canary(version: str, instance: int = 0) -> str:
     """The canary answers on its port with the new version."""
     with AuroraHook().get_conn() as client:
-        status = client.job_status(JOB)
-    canary = next(t for t in status.active if t.instance == instance)
+        active = client.job_task_lists(JOB, terminal_limit=0).active
+    canary = next(t for t in active if t.instance == instance)
     page = httpx.get(f"http://127.0.0.1:{canary.ports['http']}/", timeout=10).text
     if f"version {version}," not in page:
         raise ValueError(f"canary instance {instance} serves {page.strip()!r}, "

@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 
 from aurora_provider.api.endpoint import AsyncSender, Request, SyncSender
-from aurora_provider.api.endpoints import Endpoints
+from aurora_provider.api.endpoints import Endpoints, Key
 from aurora_provider.api.endpoints import job_path as job_path
 from aurora_provider.api.errors import ApiError, NotFound, SchedulerUnavailable, error_from_wire
 from aurora_provider.api.paths import default_token_file
 from aurora_provider.api.retry import RetryPolicy
+from aurora_provider.api.task_lists import JobTasks, TaskCollector
 
 DEFAULT_URL = "http://127.0.0.1:8081"
 
@@ -130,6 +131,18 @@ class SchedulerClient(_Client, SyncSender, Endpoints):
         """Any request, with the retries and errors of the endpoints."""
         return self.send(Request(method, path, body, dict(params) if params else None))
 
+    def job_task_lists(self, key: Key, *, terminal_limit: int | None = None,
+                       events: bool = False) -> JobTasks:
+        """The job's active tasks and up to ``terminal_limit`` of its newest terminal ones
+        (None: all), read a page at a time (``JobNotFound`` for a job it does not know)."""
+        collector = TaskCollector(terminal_limit)
+        cursor: str | None = None
+        while True:
+            page = self.job_tasks(key, collector.page_size(), cursor, events=events)
+            cursor = collector.add(page)
+            if cursor is None:
+                return collector.tasks
+
 
 class AsyncSchedulerClient(_Client, AsyncSender, Endpoints):
     """Non-blocking client (for triggers): the methods of ``SchedulerClient``, awaited.
@@ -163,3 +176,14 @@ class AsyncSchedulerClient(_Client, AsyncSender, Endpoints):
                       params: Mapping[str, str] | None = None) -> httpx.Response:
         """Any request, with the retries and errors of the endpoints."""
         return await self.send(Request(method, path, body, dict(params) if params else None))
+
+    async def job_task_lists(self, key: Key, *, terminal_limit: int | None = None,
+                             events: bool = False) -> JobTasks:
+        """As :meth:`SchedulerClient.job_task_lists`, awaited."""
+        collector = TaskCollector(terminal_limit)
+        cursor: str | None = None
+        while True:
+            page = await self.job_tasks(key, collector.page_size(), cursor, events=events)
+            cursor = collector.add(page)
+            if cursor is None:
+                return collector.tasks

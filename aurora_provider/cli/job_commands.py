@@ -35,35 +35,42 @@ WAIT_UNTIL = (TaskState.RUNNING, TaskState.FINISHED)
 # -- create ----------------------------------------------------------------------------------
 
 
-def _done(status: m.JobStatus, until: TaskState, instances: int) -> bool:
+def _done(summary: m.JobStatusSummary, until: TaskState, instances: int) -> bool:
+    # An instance has at most one active task, so counting tasks counts instances.
     if until is TaskState.RUNNING:
-        running = {t.instance for t in status.active if t.status is TaskState.RUNNING}
-        return len(running) >= instances
-    return not status.active
+        return summary.active.get(TaskState.RUNNING, 0) >= instances
+    return not any(summary.active.values())
 
 
-def _summary(status: m.JobStatus) -> str:
-    counts: dict[str, int] = {}
-    for t in status.active:
-        counts[t.status] = counts.get(t.status, 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no active tasks"
+def _summary(summary: m.JobStatusSummary) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(summary.active.items()) if n) \
+        or "no active tasks"
 
 
 def wait_for(client: SchedulerClient, key: JobKey, until: TaskState, instances: int,
-             timeout: float | None, interval: float = 0.5) -> m.JobStatus:
+             timeout: float | None, interval: float = 0.5) -> m.JobStatusSummary:
+    """Poll the job's summary (its cost does not grow with the job) until it is ``until``."""
     progress = Progress(f"waiting for {key} to be {until}")
     started = time.monotonic()
     try:
         while True:
-            status = client.job_status(key)
-            progress.update(_summary(status))
-            if _done(status, until, instances):
-                return status
+            summary = client.job_summary(key)
+            progress.update(_summary(summary))
+            if _done(summary, until, instances):
+                return summary
             if timeout is not None and time.monotonic() - started > timeout:
-                raise WaitTimeout(f"{key} not {until} after {timeout:g} s ({_summary(status)})")
+                raise WaitTimeout(f"{key} not {until} after {timeout:g} s ({_summary(summary)})")
             time.sleep(interval)
     finally:
         progress.close()
+
+
+def _all_finished(client: SchedulerClient, key: JobKey) -> bool:
+    """Whether each instance's latest task FINISHED (pages come newest terminal first)."""
+    latest: dict[int, TaskState] = {}
+    for t in client.job_task_lists(key).terminal:
+        latest.setdefault(t.instance, t.status)
+    return all(s is TaskState.FINISHED for s in latest.values())
 
 
 def create(args: argparse.Namespace) -> int:
@@ -72,9 +79,12 @@ def create(args: argparse.Namespace) -> int:
     with client_for(key) as client:
         created = client.create_job(wire)
         status = None
+        finished = True
         if args.wait_until:
             status = wait_for(client, key, TaskState(args.wait_until), wire["instances"],
                               args.wait_timeout)
+            if args.wait_until == TaskState.FINISHED:
+                finished = _all_finished(client, key)
     if args.json:
         print_json({"create": created.model_dump(mode="json"),
                      "status": status.model_dump(mode="json") if status else None})
@@ -82,10 +92,7 @@ def create(args: argparse.Namespace) -> int:
         print(f"job {created.key} created with {len(created.task_ids)} instance(s)")
         if status is not None:
             print(f"job {key} is {args.wait_until}: {_summary(status)}")
-    if status is not None and args.wait_until == TaskState.FINISHED:
-        last = {t.instance: t.status for t in sorted(status.terminal, key=lambda t: t.status_at)}
-        return 0 if all(s is TaskState.FINISHED for s in last.values()) else 1
-    return 0
+    return 0 if finished else 1
 
 
 # -- kill, killall, restart, add ----------------------------------------------------------
@@ -121,8 +128,9 @@ def _wait_killed(client: SchedulerClient, key: JobKey, task_ids: set[str]) -> No
     progress = Progress(f"waiting for {len(task_ids)} task(s) of {key} to stop")
     try:
         while True:
-            status = client.job_status(key)
-            left = [t for t in status.active if t.task_id in task_ids]
+            # Only the active tasks are read: the first terminal one ends the listing.
+            active = client.job_task_lists(key, terminal_limit=0).active
+            left = [t for t in active if t.task_id in task_ids]
             progress.update(f"{len(left)} still stopping")
             if not left:
                 return
@@ -184,7 +192,10 @@ def _task_line(t: m.TaskModel) -> str:
 def status(args: argparse.Namespace) -> int:
     key, _ = split_key(args.job_key, with_instances=False)
     with client_for(key) as client:
-        result = client.job_status(key)
+        summary = client.job_summary(key)
+        tasks = client.job_task_lists(key, events=True)
+    result = m.JobStatus(key=tasks.key, exists=summary.exists, active=tasks.active,
+                         terminal=tasks.terminal)
     if args.json:
         print_json(result)
         return 0

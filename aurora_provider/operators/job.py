@@ -258,18 +258,19 @@ class AuroraRunJobOperator(AuroraConfigOperator):
 
     def _handle_leftovers(self, client: SchedulerClient) -> None:
         try:
-            status = client.job_status(self.job_key)
+            summary = client.job_summary(self.job_key)
         except NotFound:  # never ran, or forgotten: nothing left over
             return
         except ApiError as e:
             raise AirflowException(f"status of {self.job_key}: {e}") from e
-        if status.active and self.if_running == "skip":
+        active = sum(summary.active.values())
+        if active and self.if_running == "skip":
             raise AirflowSkipException(
-                f"{self.job_key} still runs {len(status.active)} task(s) from an earlier run"
+                f"{self.job_key} still runs {active} task(s) from an earlier run"
             )
-        if status.active:
+        if active:
             self.log.info("killing %d task(s) left from an earlier run of %s",
-                          len(status.active), self.job_key)
+                          active, self.job_key)
             api_call(f"kill {self.job_key}", client.kill, self.job_key, None,
                       f"replaced by Airflow task {self.task_id}")
             self._wait_gone(client)
@@ -277,7 +278,7 @@ class AuroraRunJobOperator(AuroraConfigOperator):
     def _wait_gone(self, client: SchedulerClient) -> None:
         import time
 
-        while api_call(f"status of {self.job_key}", client.job_status, self.job_key).active:
+        while api_call(f"status of {self.job_key}", client.job_summary, self.job_key).active:
             time.sleep(min(self.poll_interval, 1.0))
 
     def execute_complete(self, context: Any, event: dict[str, Any],

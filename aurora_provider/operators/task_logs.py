@@ -14,11 +14,11 @@ MAX_BYTES = 1024 * 1024  # per stream and run: the tail beyond this is what user
 def copy_task_logs(client: SchedulerClient, job_key: str, log: logging.Logger | Any) -> None:
     """Log every process run's stdout and stderr of each instance's latest task."""
     try:
-        status = client.job_status(job_key)
+        tasks = client.job_task_lists(job_key)
     except ApiError as e:
         log.warning("cannot read %s to copy its logs: %s", job_key, e)
         return
-    for instance, view in sorted(instance_views(status.model_dump()).items()):
+    for instance, view in sorted(instance_views(tasks.as_status()).items()):
         try:
             listing = client.task_logs(view.task_id)
         except ApiError as e:

@@ -94,8 +94,10 @@ class AuroraJobTrigger(AuroraPollingTrigger):
 
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
         wait = JobWait.from_json(self.wait)  # a malformed wait fails before any request
-        status = await client.job_status(self.job_key)
-        verdict = evaluate(status.model_dump(mode="json"), wait)
+        # Pages without events: a poll costs the job's active tasks and its kept history,
+        # not the full status of every task with every event.
+        tasks = await client.job_task_lists(self.job_key)
+        verdict = evaluate(tasks.as_status(), wait)
         if not verdict.done:
             self.progress(verdict.message)
             return None

@@ -31,7 +31,8 @@ async def _or_none(call: Any) -> Any:
 
 async def _configs(client: AsyncSchedulerClient, key: str) -> list[Any]:
     history = await _or_none(client.job_configs(key))
-    return list(history.configs) if history is not None else []
+    # A configuration today's rules refuse (stored by an earlier scheduler) has no job to show.
+    return [c for c in history.configs if c.job is not None] if history is not None else []
 
 
 async def _cron(client: AsyncSchedulerClient, key: str) -> tuple[Any, list[Any]]:
@@ -57,11 +58,13 @@ async def _updates(client: AsyncSchedulerClient, role: str, env: str,
 async def job_page(request: Request, cluster: str, role: str, env: str, name: str,
                    client: Scheduler) -> HTMLResponse:
     key = f"{role}/{env}/{name}"
-    status, configs, (cron, runs), (updates, details) = await asyncio.gather(
-        _or_none(client.job_status(key)), _configs(client, key), _cron(client, key),
-        _updates(client, role, env, name))
-    known = status is not None and (status.exists or status.active or status.terminal)
-    if not known and cron is None and not configs:
+    # The summary and pages, not the full status: the page shows every active task but only
+    # the newest HISTORY terminal ones (with their events).
+    summary, tasks, configs, (cron, runs), (updates, details) = await asyncio.gather(
+        _or_none(client.job_summary(key)),
+        _or_none(client.job_task_lists(key, terminal_limit=HISTORY, events=True)),
+        _configs(client, key), _cron(client, key), _updates(client, role, env, name))
+    if summary is None and cron is None and not configs:
         return message(request, "No such job",
                        f"the scheduler knows no job {cluster}/{key}", 404)
     diff: list[str] = []
@@ -70,11 +73,12 @@ async def job_page(request: Request, cluster: str, role: str, env: str, name: st
         diff = config_diff(readable(configs[1].job), current,
                            old=f"config {configs[1].config_id}",
                            new=f"config {configs[0].config_id}")
-    active = sorted(status.active, key=lambda t: t.instance) if status else []
-    terminal = sorted(status.terminal, key=lambda t: -t.status_at)[:HISTORY] if status else []
+    active = tasks.active if tasks else []  # by instance
+    terminal = tasks.terminal if tasks else []  # newest first
+    terminal_total = sum(summary.terminal.values()) if summary else 0
     return page(request, "job.html", cluster=cluster, key=key, full_key=f"{cluster}/{key}",
                 role=role, env=env, name=name, active=active, terminal=terminal,
-                terminal_total=len(status.terminal) if status else 0, configs=configs,
+                terminal_total=terminal_total, configs=configs,
                 config=current, diff=diff, updates=updates, details=details,
                 cron=cron, runs=runs)
 

@@ -161,3 +161,38 @@ def test_rolling_restart_moves_one_batch_at_a_time(world: SchedulerWorld) -> Non
     w.rounds(1)
     w.rounds(1)
     assert w.parts.restarts.active("www/prod/svc").in_flight.keys() == {2}
+
+
+def test_the_cache_keeps_each_jobs_counts_and_order_as_a_recount_would() -> None:
+    """The summary's counts and the pages' order are kept as tasks move, not recomputed:
+    after every move of a seeded random walk they equal a count of the tasks themselves."""
+    import random
+
+    from aurora_provider.framework.core.changes import TaskCache
+    from aurora_provider.states.task import TERMINAL
+
+    rng = random.Random(7)
+    cache = TaskCache()
+    rows: dict[str, TaskRow] = {}
+    states = list(TaskState)
+    for step in range(2000):
+        if rows and rng.random() < 0.7:
+            old = rows[rng.choice(sorted(rows))]
+            row = TaskRow(old.task_id, old.job_key, old.instance, 1, rng.choice(states),
+                          1.0, float(step))
+        else:
+            row = TaskRow(f"t{step}", f"www/test/j{rng.randrange(3)}", rng.randrange(5), 1,
+                          rng.choice(states), 1.0, float(step))
+        cache.put(row)
+        if row.status in TERMINAL:
+            rows.pop(row.task_id, None)
+        else:
+            rows[row.task_id] = row
+        for job in ("www/test/j0", "www/test/j1", "www/test/j2"):
+            mine = [r for r in rows.values() if r.job_key == job]
+            by_state: dict[TaskState, int] = {}
+            for r in mine:
+                by_state[r.status] = by_state.get(r.status, 0) + 1
+            assert cache.job_states.get(job, {}) == by_state, step
+            assert len(cache.job_instances.get(job, {})) == len({r.instance for r in mine})
+            assert cache.ordered(job) == sorted((r.instance, r.task_id) for r in mine)

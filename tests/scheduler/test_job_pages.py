@@ -11,6 +11,7 @@ import pytest
 
 from aurora_provider.api import AsyncSchedulerClient, InvalidRequest, JobNotFound
 from aurora_provider.api.models import TaskPage
+from aurora_provider.api.task_lists import TaskCollector
 from tests.daemon import Daemon
 from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
@@ -109,3 +110,57 @@ def test_async_client_reads_summaries_and_pages(paged: Daemon, tmp_path: Path) -
             return summary.instances, len(page.tasks)
 
     assert asyncio.run(scenario()) == (5, 4)
+
+
+def test_task_lists_gather_the_pages_and_stop_when_they_have_enough(paged: Daemon) -> None:
+    with paged.client() as client:
+        full = client.job_status(KEY)
+        everything = client.job_task_lists(KEY)
+        active_only = client.job_task_lists(KEY, terminal_limit=0)
+        newest = client.job_task_lists(KEY, terminal_limit=1, events=True)
+        with pytest.raises(JobNotFound):
+            client.job_task_lists("devcluster/www/test/never")
+    assert everything.key == KEY
+    assert {t.task_id for t in everything.active} == {t.task_id for t in full.active}
+    assert {t.task_id for t in everything.terminal} == {t.task_id for t in full.terminal}
+    assert [t.instance for t in everything.active] == [0, 2, 4, 5, 6]
+    assert active_only.active == everything.active and active_only.terminal == []
+    assert [t.task_id for t in newest.terminal] == [everything.terminal[0].task_id]
+    assert newest.terminal[0].events and not everything.terminal[0].events
+    with pytest.raises(ValueError, match="terminal_limit must be at least 0"):
+        TaskCollector(-1)
+
+    async def listed() -> list[str]:
+        async with AsyncSchedulerClient(paged.url, token=paged.token()) as client:
+            tasks = await client.job_task_lists(KEY, terminal_limit=1)
+            return [t.task_id for t in tasks.active + tasks.terminal]
+
+    assert asyncio.run(listed()) == [t.task_id for t in everything.active] + [
+        everything.terminal[0].task_id]
+
+
+def test_the_collector_reads_the_pages_in_order_and_no_further_than_needed() -> None:
+    def task(task_id: str, instance: int, status: str) -> dict[str, object]:
+        return {"task_id": task_id, "job_key": "www/test/paged", "instance": instance,
+                "status": status, "created_at": 1.0, "status_at": 1.0}
+
+    first = TaskPage.model_validate({"key": KEY, "next_cursor": "a1:b", "tasks": [
+        task("a", 0, "RUNNING"), task("b", 1, "PENDING")]})
+    second = TaskPage.model_validate({"key": KEY, "next_cursor": "t1.0:d", "tasks": [
+        task("c", 2, "RUNNING"), task("d", 0, "FINISHED")]})
+    third = TaskPage.model_validate({"key": KEY, "next_cursor": None, "tasks": [
+        task("e", 1, "FAILED")]})
+    active_only = TaskCollector(0)
+    assert active_only.add(first) == "a1:b" and active_only.add(second) is None
+    assert [t.task_id for t in active_only.tasks.active] == ["a", "b", "c"]
+    assert active_only.tasks.terminal == [] and active_only.tasks.key == KEY
+    two = TaskCollector(2)
+    assert two.add(first) == "a1:b" and two.add(second) == "t1.0:d"
+    assert two.page_size() == 1  # one more terminal task wanted, not a full page
+    assert two.add(third) is None
+    assert [t.task_id for t in two.tasks.terminal] == ["d", "e"]
+    everything = TaskCollector()
+    assert [everything.add(p) for p in (first, second, third)] == ["a1:b", "t1.0:d", None]
+    status = everything.tasks.as_status()
+    assert [t["task_id"] for t in status["active"]] == ["a", "b", "c"]
+    assert [t["task_id"] for t in status["terminal"]] == ["d", "e"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from aurora_provider.api.models.jobs import (
+    MAX_TASK_PAGE,
     AddInstancesRequest,
     AddInstancesResponse,
     ClusterInfo,
@@ -73,6 +74,7 @@ from aurora_provider.api.models.updates import (
 )
 
 __all__ = [
+    "MAX_TASK_PAGE",
     "AddInstancesRequest",
     "AddInstancesResponse",
     "BackupList",

@@ -248,11 +248,14 @@ class ClusterInfo(BaseModel):
 
 
 class JobConfigVersion(BaseModel):
-    """One configuration a job has had, first seen at ``created_at``."""
+    """One configuration a job has had, first seen at ``created_at``. A configuration stored
+    by an earlier scheduler that today's rules refuse (an infinite cpu...) has ``job`` None
+    and ``problem`` naming what is wrong with it."""
 
     config_id: int
     created_at: float
-    job: JobConfiguration
+    job: JobConfiguration | None
+    problem: str | None = None
 
 
 class JobConfigHistory(BaseModel):
@@ -307,6 +310,9 @@ class JobStatusSummary(BaseModel):
     active: dict[str, int]  # active tasks by state
     terminal: dict[str, int]  # terminal tasks by state (the history kept)
     config: JobConfigSummary | None = None  # None once the job is gone
+
+
+MAX_TASK_PAGE = 1000  # the most tasks one page of /tasks holds
 
 
 class TaskPage(BaseModel):

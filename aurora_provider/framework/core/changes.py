@@ -18,34 +18,67 @@ from aurora_provider.states.task import ACTIVE, MACHINE, TERMINAL, TaskState
 
 
 class TaskCache:
-    """Active tasks by id, by job and by state."""
+    """Active tasks by id, by job and by state, and what a job's summary and pages read
+    without walking its tasks: counts by state and by instance, and the job's tasks in
+    (instance, task id) order, sorted again only after a task joined or left the job."""
 
     def __init__(self) -> None:
         self.by_id: dict[str, TaskRow] = {}
         self.by_job: dict[str, set[str]] = {}
         self.by_state: dict[TaskState, set[str]] = {s: set() for s in TaskState}
+        self.job_states: dict[str, dict[TaskState, int]] = {}
+        self.job_instances: dict[str, dict[int, int]] = {}  # instance -> its active tasks
+        self._ordered: dict[str, list[tuple[int, str]]] = {}
 
     def put(self, row: TaskRow) -> None:
         old = self.by_id.get(row.task_id)
         if old is not None:
             self.by_state[old.status].discard(row.task_id)
+            _count(self.job_states, row.job_key, old.status, -1)
         if row.status in TERMINAL:
-            self.by_id.pop(row.task_id, None)
-            ids = self.by_job.get(row.job_key)
-            if ids is not None:
-                ids.discard(row.task_id)
-                if not ids:
-                    del self.by_job[row.job_key]
+            if old is None:
+                return
+            del self.by_id[row.task_id]
+            ids = self.by_job[row.job_key]
+            ids.discard(row.task_id)
+            if not ids:
+                del self.by_job[row.job_key]
+            _count(self.job_instances, row.job_key, row.instance, -1)
+            self._ordered.pop(row.job_key, None)
             return
         self.by_id[row.task_id] = row
-        self.by_job.setdefault(row.job_key, set()).add(row.task_id)
         self.by_state[row.status].add(row.task_id)
+        _count(self.job_states, row.job_key, row.status, 1)
+        if old is None:
+            self.by_job.setdefault(row.job_key, set()).add(row.task_id)
+            _count(self.job_instances, row.job_key, row.instance, 1)
+            self._ordered.pop(row.job_key, None)
+
+    def ordered(self, job_key: str) -> list[tuple[int, str]]:
+        """The job's active tasks as (instance, task id), sorted (do not change the list)."""
+        keys = self._ordered.get(job_key)
+        if keys is None:
+            keys = self._ordered[job_key] = sorted(
+                (self.by_id[t].instance, t) for t in self.by_job.get(job_key, ()))
+        return keys
 
     def in_state(self, state: TaskState) -> list[TaskRow]:
         return [self.by_id[t] for t in self.by_state[state]]
 
     def job_tasks(self, job_key: str) -> list[TaskRow]:
         return [self.by_id[t] for t in self.by_job.get(job_key, ())]
+
+
+def _count(counts: dict[str, dict[Any, int]], job_key: str, what: Any, delta: int) -> None:
+    """Add ``delta`` to one of a job's counters, dropping counters (and jobs) that reach 0."""
+    job = counts.setdefault(job_key, {})
+    n = job.get(what, 0) + delta
+    if n:
+        job[what] = n
+    else:
+        job.pop(what, None)
+        if not job:
+            del counts[job_key]
 
 
 Persist = Callable[[Transaction], None]

@@ -8,6 +8,7 @@ tasks and commit ``Changes`` here; they never see the scheduling round.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -45,6 +46,21 @@ class TaskLedger:
         """The job's active tasks (call with the lock held when the answer must not move)."""
         with self.lock:
             return self._cache.job_tasks(job_key)
+
+    def job_counts(self, job_key: str) -> tuple[dict[TaskState, int], int]:
+        """The job's active tasks by state, and how many instances have one: O(states)."""
+        with self.lock:
+            return (dict(self._cache.job_states.get(job_key, {})),
+                    len(self._cache.job_instances.get(job_key, {})))
+
+    def active_page(self, job_key: str, after: tuple[int, str] | None,
+                    limit: int) -> list[TaskRow]:
+        """Up to ``limit`` of the job's active tasks in (instance, task id) order, after the
+        key ``after``: a bisection into the job's order, not a walk of its tasks."""
+        with self.lock:
+            keys = self._cache.ordered(job_key)
+            start = bisect.bisect_right(keys, after) if after is not None else 0
+            return [self._cache.by_id[t] for _, t in keys[start:start + limit]]
 
     def all_active(self) -> list[TaskRow]:
         with self.lock:

@@ -9,7 +9,6 @@ between two pages moves from the active part to the terminal part: it may be see
 
 from __future__ import annotations
 
-import heapq
 import re
 from typing import Any
 
@@ -55,14 +54,12 @@ class JobPages:
         self._cluster = cluster
 
     def summary(self, job_key: str) -> m.JobStatusSummary:
-        active_rows = self._ledger.active(job_key)
-        active: dict[str, int] = {}
-        for row in active_rows:
-            active[row.status._value_] = active.get(row.status._value_, 0) + 1
+        by_state, instances = self._ledger.job_counts(job_key)
+        active = {s.value: n for s, n in by_state.items()}
         terminal = {s.value: n for s, n in
-                    self._store.tasks.count_job_by_status(job_key).items() if s in TERMINAL}
+                    self._store.tasks.count_job_by_status(job_key, TERMINAL).items()}
         job = self._store.jobs.job(job_key)
-        if job is None and not active_rows and not terminal:
+        if job is None and not active and not terminal:
             raise JobNotFound(f"job {self._cluster}/{job_key} not found")
         config = None
         if job is not None:
@@ -74,7 +71,7 @@ class JobPages:
                 disk_mb=r.disk_mb, cron_schedule=c.cron_schedule)
         return m.JobStatusSummary(
             key=f"{self._cluster}/{job_key}", exists=job is not None,
-            instances=len({r.instance for r in active_rows}), active=active,
+            instances=instances, active=active,
             terminal=terminal, config=config)
 
     def page(self, job_key: str, limit: int, cursor: str | None,
@@ -86,10 +83,7 @@ class JobPages:
         rows: list[TaskRow] = []
         if start is None or start[0] == "a":
             after = (int(start[1]), start[2]) if start else None
-            rows = heapq.nsmallest(want, (
-                r for r in self._ledger.active(job_key)
-                if after is None or (r.instance, r.task_id) > after),
-                key=lambda r: (r.instance, r.task_id))
+            rows = self._ledger.active_page(job_key, after, want)
         if len(rows) < want:
             before = (start[1], start[2]) if start and start[0] == "t" else None
             rows += self._store.tasks.terminal_page(job_key, want - len(rows), before)

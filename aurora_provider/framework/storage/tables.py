@@ -51,6 +51,9 @@ tasks = sa.Table(
     sa.Column("status_at", sa.Float, nullable=False),
     sa.Column("throttle_until", sa.Float, nullable=True),
     sa.Column("message", sa.Text, nullable=True),
+    # A job's summary counts from the first, its pages of terminal tasks walk the second.
+    sa.Index("ix_tasks_job_status", "job_key", "status"),
+    sa.Index("ix_tasks_job_status_at", "job_key", "status_at", "task_id"),
 )
 
 task_events = sa.Table(

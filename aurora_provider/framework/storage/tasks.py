@@ -109,10 +109,15 @@ class TaskRepository:
                              .group_by(tasks.c.status))
         return {_STATE[str(r.status)]: int(r.n) for r in rows}
 
-    def count_job_by_status(self, job_key: str) -> dict[TaskState, int]:
-        """One job's tasks by state, counted by the database (no row is read)."""
-        rows = self._db.read(sa.select(tasks.c.status, sa.func.count().label("n"))
-                             .where(tasks.c.job_key == job_key).group_by(tasks.c.status))
+    def count_job_by_status(self, job_key: str, states: Iterable[TaskState] | None = None
+                            ) -> dict[TaskState, int]:
+        """One job's tasks by state (only ``states``, when given), counted by the database
+        from the (job, status) index: no row is read."""
+        stmt = sa.select(tasks.c.status, sa.func.count().label("n")).where(
+            tasks.c.job_key == job_key)
+        if states is not None:
+            stmt = stmt.where(tasks.c.status.in_([s.value for s in states]))
+        rows = self._db.read(stmt.group_by(tasks.c.status))
         return {_STATE[str(r.status)]: int(r.n) for r in rows}
 
     def terminal_page(self, job_key: str, limit: int,
