@@ -207,6 +207,10 @@ class Endpoints:
 
     health = E("GET", "/health", str, _nothing, "The scheduler's liveness probe (text).")
     metrics = E("GET", "/metrics", str, _nothing, "Prometheus metrics (text).")
+    vars = E("GET", "/vars", str, _nothing,
+             "Every stat under Aurora's flat names, one 'name value' per line (text).")
+    vars_json = E("GET", "/vars.json", m.StatVars, _nothing,
+                  "Every stat under Aurora's flat names, as one JSON object.")
     whoami = E("GET", "/api/v1/whoami", m.WhoAmI, _nothing, "Who the token belongs to.")
     cluster = E("GET", "/api/v1/cluster", m.ClusterInfo, _nothing,
                 "The cluster, its backend, and whether this scheduler leads.")

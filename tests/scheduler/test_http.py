@@ -98,3 +98,96 @@ def test_a_get_of_an_update_action_is_405_not_an_update_named_after_it(tmp_path:
         assert answer.json()["code"] == "METHOD_NOT_ALLOWED"
     unknown = call(world, "GET", "/api/v1/updates/www/prod/svc/no-such-id", headers=ADMIN)
     assert unknown.status_code == 404
+
+
+def test_a_literal_segment_wins_over_a_parameter_of_another_route() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from aurora_provider.framework.http.literal_routes import prefer_literal_segments
+
+    app = FastAPI()
+
+    @app.get("/things/{thing}")
+    def get_thing(thing: str) -> str:
+        return thing
+
+    @app.post("/things/special")
+    def special() -> str:
+        return "done"
+
+    @app.get("/things/{thing}/parts/{part}")
+    def get_part(thing: str, part: str) -> str:
+        return part
+
+    prefer_literal_segments(app)
+    with TestClient(app) as client:
+        assert client.get("/things/ordinary").json() == "ordinary"
+        assert client.post("/things/special").json() == "done"
+        assert client.get("/things/special").status_code == 405
+        assert client.get("/things/special/parts/p").json() == "p"  # no literal sibling
+
+
+def test_a_stored_configuration_that_breaks_todays_rules_is_listed_with_its_problem(
+        tmp_path: Path) -> None:
+    """A store written before a rule existed (an infinite cpu) keeps its history readable."""
+    import json
+
+    import sqlalchemy as sa
+
+    from aurora_provider.framework.storage.tables import task_configs
+
+    world = SchedulerWorld(tmp_path)
+    world.parts.jobs.create(typed(wire("svc")))
+    with world.parts.store.engine.begin() as conn:
+        row = conn.execute(sa.select(task_configs)).one()
+        config = json.loads(row.config)
+        config["task"]["resources"]["cpu"] = float("inf")
+        conn.execute(task_configs.update().values(config=json.dumps(config)))
+    answer = call(world, "GET", "/api/v1/jobs/www/prod/svc/configs", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    (version,) = answer.json()["configs"]
+    assert version["job"] is None
+    assert version["problem"] == ("stored configuration no longer valid: "
+                                  "task.resources.cpu: Input should be a finite number")
+
+
+def test_vars_serve_every_stat_under_aurora_names_without_a_token(tmp_path: Path) -> None:
+    world = SchedulerWorld(tmp_path)
+    world.parts.jobs.create(typed(wire("svc")))
+    world.parts.scheduler.run_round()
+    text = call(world, "GET", "/vars")
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    pairs = [line.split(" ") for line in text.text.splitlines()]
+    assert all(len(p) == 2 for p in pairs)
+    stats = {name: float(value) for name, value in pairs}
+    assert [name for name, _ in pairs] == sorted(stats)
+    assert stats["framework_registered"] == 1
+    assert stats["task_store_ASSIGNED"] == 2 and stats["task_store_LOST"] == 0
+    assert stats["scheduler_resource_offers"] >= 1 and stats["timed_out_tasks"] == 0
+    assert stats["http_500_responses_events"] == 0
+    assert stats["aurora_round_events"] == 1 and stats["aurora_round_nanos_total"] > 0
+    assert stats["scheduler_lifecycle_ACTIVE"] == 1
+    assert stats["scheduler_lifecycle_LEADER_AWAITING_REGISTRATION"] == 0
+    assert stats["jvm_uptime_secs"] >= 0 and stats["system_load_avg"] >= 0
+    assert not [n for n in stats if n.endswith(("_created", "_bucket"))]
+    as_json = call(world, "GET", "/vars.json")
+    assert as_json.status_code == 200
+    # The same stats (the request counters move with each request, so compare the rest).
+    steady = {n: v for n, v in stats.items() if not n.startswith(("aurora_api_request",
+                                                                  "process_cpu", "system_"))}
+    assert {n: v for n, v in as_json.json().items() if n in steady} == steady
+
+
+def test_a_follower_says_so_in_its_lifecycle_stats() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from aurora_provider.framework.http.stat_vars import lifecycle_state, stat_vars
+
+    assert lifecycle_state(leader=False, ready=False) == "STORAGE_PREPARED"
+    assert lifecycle_state(leader=True, ready=False) == "LEADER_AWAITING_REGISTRATION"
+    stats = stat_vars(CollectorRegistry(), started_at=100.0, state="STORAGE_PREPARED",
+                      now=160.5)
+    assert stats["jvm_uptime_secs"] == 60
+    assert stats["scheduler_lifecycle_STORAGE_PREPARED"] == 1
+    assert stats["scheduler_lifecycle_ACTIVE"] == 0

@@ -60,6 +60,7 @@ from aurora_provider.api.models.operations import (
     ResourceAmounts,
     RestoreRequest,
     RestoreResponse,
+    StatVars,
 )
 from aurora_provider.api.models.updates import (
     InstanceEventModel,
@@ -124,6 +125,7 @@ __all__ = [
     "RestoreRequest",
     "RestoreResponse",
     "StartUpdateRequest",
+    "StatVars",
     "TaskConfigModel",
     "TaskEventModel",
     "TaskLogs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from aurora_provider.api.models.base import Name, Strict
 from aurora_provider.api.models.jobs import JobConfiguration
@@ -146,3 +146,7 @@ class PruneResponse(BaseModel):
 class ReconcileResponse(BaseModel):
     checked: int
     changed: list[str]
+
+
+class StatVars(RootModel[dict[str, float]]):
+    """Aurora's ``/vars.json``: every stat by its flat name (``task_store_RUNNING``...)."""

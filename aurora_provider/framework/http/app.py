@@ -22,6 +22,7 @@ from aurora_provider.api.errors import ApiError
 from aurora_provider.framework.http import openapi
 from aurora_provider.framework.http.deps import ApiServices
 from aurora_provider.framework.http.limits import RequestLimits
+from aurora_provider.framework.http.literal_routes import prefer_literal_segments
 from aurora_provider.framework.http.routes import (
     admin,
     cluster,
@@ -59,6 +60,7 @@ def create_app(services: ApiServices, *, max_body_bytes: int) -> FastAPI:
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    prefer_literal_segments(app)
     openapi.install(app, services.cluster)
 
     @app.exception_handler(ApiError)

@@ -4,7 +4,7 @@ bearer token (declared as the OpenAPI security scheme), and job paths checked on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +15,7 @@ from aurora_provider.config.keys import key_part_problem
 from aurora_provider.framework.backends.base import LogSource
 from aurora_provider.framework.core.metrics import SchedulerMetrics
 from aurora_provider.framework.http.auth import Authenticator, Principal
+from aurora_provider.framework.http.stat_vars import process_started_at
 from aurora_provider.framework.jobs.service import JobService
 from aurora_provider.framework.operations.backups import Backups
 from aurora_provider.framework.operations.cron import CronService
@@ -46,6 +47,7 @@ class ApiServices:
     is_leader: Callable[[], bool] = lambda: True
     readiness: Callable[[], str | None] = lambda: None  # why the backend cannot serve
     observer_url: str | None = None  # the agents' observers, a template with {host}
+    started_at: float = field(default_factory=process_started_at)  # for /vars' uptime
 
 
 def _services(request: Request) -> ApiServices:
@@ -78,8 +80,8 @@ def key_part(field: str, value: str) -> str:
 
 
 def _job_path(role: str, environment: str, name: str) -> str:
-    for field, value in (("role", role), ("environment", environment), ("name", name)):
-        key_part(f"job key {field}", value)
+    for part, value in (("role", role), ("environment", environment), ("name", name)):
+        key_part(f"job key {part}", value)
     return f"{role}/{environment}/{name}"
 
 

@@ -20,6 +20,7 @@ LINKS = (
     ("/health", "liveness (text)"),
     ("/leaderhealth", "200 on the leader (text)"),
     ("/metrics", "Prometheus metrics"),
+    ("/vars", "the same stats under Aurora's names (text; /vars.json as JSON)"),
     ("/api/v1/cluster", "the cluster (JSON, bearer token)"),
     ("/api/v1/jobs", "the jobs (JSON, bearer token)"),
     ("/docs", "the API's reference (OpenAPI)"),

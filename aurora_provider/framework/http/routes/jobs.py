@@ -6,16 +6,17 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
 
 from aurora_provider.api import models as m
 from aurora_provider.api.errors import InvalidRequest, JobNotFound
 from aurora_provider.framework.http.deps import Caller, JobPath, OwnedJob, Services
 from aurora_provider.framework.jobs.pages import CURSOR_PATTERN
 from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.storage.jobs import StoredConfig
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 JOB = "/{role}/{environment}/{name}"
-MAX_PAGE = 1000  # tasks per page of /tasks
 
 
 def config_of(job: m.JobConfiguration) -> JobConfig:
@@ -57,7 +58,7 @@ def job_summary(key: JobPath, services: Services, user: Caller) -> m.JobStatusSu
 
 @router.get(JOB + "/tasks", response_model=m.TaskPage)
 def job_tasks(key: JobPath, services: Services, user: Caller,
-              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+              limit: Annotated[int, Query(ge=1, le=m.MAX_TASK_PAGE)] = 100,
               cursor: Annotated[str | None, Query(
                   max_length=500, json_schema_extra={"pattern": CURSOR_PATTERN},
                   description="the next_cursor of the previous page")] = None,
@@ -104,6 +105,19 @@ def job_configs(key: JobPath, services: Services, user: Caller,
     full = f"{services.cluster}/{key}"
     if not stored:
         raise JobNotFound(f"job {full} not found (no configuration was ever stored)")
-    return m.JobConfigHistory(key=full, configs=[
-        m.JobConfigVersion(config_id=s.config_id, created_at=s.created_at,
-                           job=job_configuration(s.config)) for s in stored])
+    return m.JobConfigHistory(key=full, configs=[_version(s) for s in stored])
+
+
+def _version(stored: StoredConfig) -> m.JobConfigVersion:
+    try:
+        job: m.JobConfiguration | None = job_configuration(stored.config)
+        problem = None
+    except ValidationError as e:  # stored before a rule it breaks: listed, not a 500
+        job, problem = None, f"stored configuration no longer valid: {_first_error(e)}"
+    return m.JobConfigVersion(config_id=stored.config_id, created_at=stored.created_at,
+                              job=job, problem=problem)
+
+
+def _first_error(e: ValidationError) -> str:
+    first = e.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from aurora_provider.api import models as m
 from aurora_provider.api.errors import InvalidRequest
@@ -98,9 +98,6 @@ def job_update(key: JobPath, services: Services, user: Caller) -> m.UpdateDetail
 @router.get(JOB + "/{update_id}", response_model=m.UpdateDetails)
 def one_update(key: JobPath, update_id: str, services: Services,
                user: Caller) -> m.UpdateDetails:
-    if update_id in _ACTION_NAMES:
-        # ``.../pause`` read with GET is the action path, not an update called "pause".
-        raise HTTPException(405, f"{update_id} takes POST", headers={"Allow": "POST"})
     return details(services.updates.get(key, update_id), services.updates)
 
 
@@ -111,7 +108,6 @@ _ACTIONS = {
     UpdateAction.ROLLBACK: "Roll the job's active update back",
     UpdateAction.PULSE: "Pulse the job's coordinated update",
 }
-_ACTION_NAMES = frozenset(action.value for action in _ACTIONS)
 
 
 def _action_route(action: UpdateAction, text: str) -> None:
