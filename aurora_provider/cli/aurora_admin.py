@@ -1,0 +1,310 @@
+"""``aurora_admin``: Aurora's admin client, with its verbs and flags as scripts type them.
+
+``aurora_admin host_drain --hosts=a,b CLUSTER`` runs what ``aurora-admin host-drain CLUSTER a b``
+runs (the same commands of ``admin_commands``); options may come before or after the
+positionals, as with Aurora's client. Verbs whose Aurora behaviour has no counterpart here
+(staged recovery, SLA probes) are refused with one line saying what to use instead, and so
+is a flag this scheduler would have to ignore (a drain's ``--batch_size``...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aurora_provider.api.client import SchedulerClient
+from aurora_provider.cli import admin_commands as c
+from aurora_provider.cli.clusters import Cluster, ClusterError, get_cluster
+from aurora_provider.cli.entry import run_main
+from aurora_provider.states.task import TERMINAL, TaskState
+
+Run = Callable[[Cluster, argparse.Namespace], int]
+_VERBS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Run]] = {}
+
+
+def _verb(name: str, help: str, options: Callable[[argparse.ArgumentParser], None]
+          ) -> Callable[[Run], Run]:
+    def register(run: Run) -> Run:
+        _VERBS[name] = (help, options, run)
+        return run
+    return register
+
+
+def _with_client(run: Callable[[SchedulerClient, argparse.Namespace], int]) -> Run:
+    def on_cluster(cluster: Cluster, args: argparse.Namespace) -> int:
+        with cluster.client() as client:
+            return run(client, args)
+    return on_cluster
+
+
+# -- options as Aurora spelled them -------------------------------------------------------
+
+
+def _hosts_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hosts", metavar="HOST,HOST", help="comma-separated host names")
+    p.add_argument("--filename", metavar="FILE", help="a file of host names, one per line")
+
+
+def _hosts(args: argparse.Namespace, *, required: bool = True) -> list[str]:
+    """The hosts of ``--hosts`` and ``--filename`` (Aurora's client took either)."""
+    hosts = [h.strip() for h in (args.hosts or "").split(",") if h.strip()]
+    if args.filename:
+        try:
+            text = Path(args.filename).read_text()
+        except OSError as e:
+            raise ClusterError(f"--filename {args.filename}: {e.strerror}") from e
+        hosts += [line.strip() for line in text.splitlines() if line.strip()]
+    if required and not hosts:
+        raise ClusterError("name the hosts with --hosts=HOST,HOST or --filename=FILE")
+    return hosts
+
+
+def _refuse_flags(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name, None) not in (None, False):
+            raise ClusterError(f"--{name} is not supported by this scheduler (it would be "
+                               "ignored); leave it out")
+
+
+def _nothing(_: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _quota_options(p: argparse.ArgumentParser) -> None:
+    for name, what in (("role", "the role"), ("cpu", "CPU cores"),
+                       ("ram", "RAM with a unit, e.g. 16GB"),
+                       ("disk", "disk with a unit, e.g. 100GB")):
+        p.add_argument(name, help=what)
+
+
+# -- the verbs -------------------------------------------------------------------------------
+
+
+@_verb("set_quota", "set a role's production quota: ROLE CPU RAM DISK", _quota_options)
+def _set_quota(cluster: Cluster, args: argparse.Namespace) -> int:
+    return _with_client(c._set_quota)(cluster, args)
+
+
+@_verb("increase_quota", "add to a role's production quota: ROLE CPU RAM DISK", _quota_options)
+def _increase_quota(cluster: Cluster, args: argparse.Namespace) -> int:
+    return _with_client(c._increase_quota)(cluster, args)
+
+
+@_verb("host_maintenance_start", "put hosts in maintenance (used last)", _hosts_options)
+def _maintenance_start(cluster: Cluster, args: argparse.Namespace) -> int:
+    args.hosts = _hosts(args)
+    return _with_client(c._host_deactivate)(cluster, args)
+
+
+def _drain_options(p: argparse.ArgumentParser) -> None:
+    _hosts_options(p)
+    p.add_argument("--override_percentage", type=float, metavar="P",
+                   help="keep at least P%% of each job's instances RUNNING while draining")
+    p.add_argument("--override_duration", metavar="DURATION")
+    p.add_argument("--override_reason", metavar="REASON")
+    p.add_argument("--grouping", metavar="GROUPING")
+    p.add_argument("--batch_size", type=int, metavar="N")
+    p.add_argument("--post_drain_script", metavar="SCRIPT")
+
+
+@_verb("host_drain", "drain hosts: their tasks are moved elsewhere", _drain_options)
+def _drain(cluster: Cluster, args: argparse.Namespace) -> int:
+    if args.grouping not in (None, "by_host"):
+        raise ClusterError(f"--grouping={args.grouping}: only by_host is supported")
+    _refuse_flags(args, "batch_size", "post_drain_script", "override_duration")
+    hosts = _hosts(args)
+    args.hosts, args.percentage = hosts, args.override_percentage
+    return _with_client(c._host_drain)(cluster, args)
+
+
+@_verb("host_activate", "take hosts out of maintenance", _hosts_options)
+def _activate(cluster: Cluster, args: argparse.Namespace) -> int:
+    args.hosts = _hosts(args)
+    return _with_client(c._host_activate)(cluster, args)
+
+
+@_verb("host_status", "show hosts' maintenance modes", _hosts_options)
+def _status(cluster: Cluster, args: argparse.Namespace) -> int:
+    args.hosts = _hosts(args, required=False)
+    return _with_client(c._host_status)(cluster, args)
+
+
+def _prune_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--states", metavar="S,S", help="terminal states (default: all)")
+    p.add_argument("--role")
+    p.add_argument("--env", dest="environment")
+    p.add_argument("--limit", type=int, metavar="N")
+
+
+@_verb("prune_tasks", "delete terminal tasks from the scheduler's history", _prune_options)
+def _prune(cluster: Cluster, args: argparse.Namespace) -> int:
+    args.name = None
+    return _with_client(c._prune)(cluster, args)
+
+
+def _reconcile_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--type", default="explicit", choices=["implicit", "explicit"])
+    p.add_argument("-b", "--batch_size", type=int, metavar="N")
+
+
+@_verb("reconcile_tasks", "ask the backend about every running task now", _reconcile_options)
+def _reconcile(cluster: Cluster, args: argparse.Namespace) -> int:
+    if args.type == "implicit":
+        raise ClusterError("--type=implicit is not supported: this scheduler reconciles "
+                           "explicitly, task by task (leave --type out)")
+    _refuse_flags(args, "batch_size")
+    return _with_client(c._reconcile)(cluster, args)
+
+
+@_verb("scheduler_backup_now", "write a backup of the scheduler's store now", _nothing)
+def _backup_now(cluster: Cluster, args: argparse.Namespace) -> int:
+    return _with_client(c._backup_now)(cluster, args)
+
+
+@_verb("scheduler_list_backups", "list the scheduler's backups", _nothing)
+def _list_backups(cluster: Cluster, args: argparse.Namespace) -> int:
+    return _with_client(c._list_backups)(cluster, args)
+
+
+@_verb("scheduler_snapshot", "Aurora compacted its replicated log; nothing to do here", _nothing)
+def _snapshot(cluster: Cluster, args: argparse.Namespace) -> int:
+    print("nothing to snapshot: the store is a database, not a replicated log; use "
+          "scheduler_backup_now for a backup")
+    return 0
+
+
+def _query_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("role", nargs="?", help="the role (every role with --force)")
+    p.add_argument("job", nargs="?", help="the job's name (every job with --force)")
+    p.add_argument("--force", action="store_true", help="run an expensive query: no role, "
+                   "no job, or states outside the active ones")
+    p.add_argument("--shards", metavar="I,J", help="instances to show (default: all)")
+    p.add_argument("--states", default="RUNNING", metavar="S,S",
+                   help="task states to show (default: RUNNING)")
+    p.add_argument("-l", "--listformat", default="%role%/%name%/%instanceId% %status%",
+                   metavar="FORMAT", help="a line per task; %%KEY%% is replaced for the keys "
+                   f"{', '.join(_QUERY_KEYS)}")
+
+
+_QUERY_KEYS = ("role", "environment", "name", "instanceId", "status", "slaveHost", "taskId")
+_KEY = re.compile(r"%(\w+)%")
+
+
+@_verb("query", "list tasks by role and job name, in some states", _query_options)
+def _query(cluster: Cluster, args: argparse.Namespace) -> int:
+    states = {s.strip().upper() for s in args.states.split(",") if s.strip()}
+    unknown = sorted(states - {s.value for s in TaskState})
+    if unknown or not states:
+        raise ClusterError(f"--states: unknown state(s) {', '.join(unknown) or '(none)'}; "
+                           f"choose among {', '.join(s.value for s in TaskState)}")
+    wrong = sorted(set(_KEY.findall(args.listformat)) - set(_QUERY_KEYS))
+    if wrong:
+        raise ClusterError(f"--listformat: unknown key(s) {', '.join(wrong)}; the keys are "
+                           f"{', '.join(_QUERY_KEYS)}")
+    expensive = [why for why, yes in (
+        ("no role named", not args.role), ("no job named", not args.job),
+        ("states outside the active ones", any(TaskState(s) in TERMINAL for s in states)))
+        if yes]
+    if expensive and not args.force:
+        raise ClusterError(f"--force is required for expensive queries ({expensive[0]})")
+    shards = {int(s) for s in args.shards.split(",")} if args.shards else None
+    wants_terminal = any(TaskState(s) in TERMINAL for s in states)
+    with cluster.client() as client:
+        pattern = f"{cluster.name}/{args.role or '*'}/*/{args.job or '*'}"
+        for job in client.list_jobs(pattern).jobs:
+            _, role, environment, name = job.key.split("/")
+            tasks = client.job_task_lists(job.key, terminal_limit=None if wants_terminal else 0)
+            for t in sorted(tasks.active + tasks.terminal, key=lambda t: t.instance):
+                if t.status.value in states and (shards is None or t.instance in shards):
+                    values = {"role": role, "environment": environment, "name": name,
+                              "instanceId": t.instance, "status": t.status.value,
+                              "slaveHost": t.host or "-", "taskId": t.task_id}
+                    print(_fill(args.listformat, values))
+    return 0
+
+
+def _fill(template: str, values: dict[str, object]) -> str:
+    return _KEY.sub(lambda key: str(values[key.group(1)]), template)
+
+
+@_verb("get_scheduler", "print the cluster's scheduler address", _nothing)
+def _get_scheduler(cluster: Cluster, args: argparse.Namespace) -> int:
+    print(cluster.scheduler_uri)
+    return 0
+
+
+def _config_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sh", action="store_true", help="as shell variable assignments")
+    p.add_argument("--export", action="store_true", help="as shell export statements")
+
+
+@_verb("get_cluster_config", "print the cluster's clusters.json entry", _config_options)
+def _cluster_config(cluster: Cluster, args: argparse.Namespace) -> int:
+    entry: dict[str, Any] = {"name": cluster.name, "scheduler_uri": cluster.scheduler_uri}
+    if cluster.auth_token_file:
+        entry["auth_token_file"] = cluster.auth_token_file
+    if not (args.sh or args.export):
+        print(json.dumps(entry, indent=2))
+        return 0
+    prefix = "export " if args.export else ""
+    for key, value in entry.items():
+        print(f"{prefix}{key.upper()}={shlex.quote(str(value))}")
+    return 0
+
+
+def _refused(verb: str, instead: str) -> Run:
+    def refuse(cluster: Cluster, args: argparse.Namespace) -> int:
+        raise ClusterError(f"{verb} is not supported by this scheduler: {instead}")
+    return refuse
+
+
+def _any_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+
+
+_STAGED = ("recovery is not staged here: restore a backup into an empty work dir with "
+           "'aurora-admin scheduler-restore CLUSTER ID --work-dir DIR' and start a "
+           "scheduler there")
+for _name in ("scheduler_stage_recovery", "scheduler_print_recovery_tasks",
+              "scheduler_delete_recovery_tasks", "scheduler_commit_recovery",
+              "scheduler_unload_recovery"):
+    _VERBS[_name] = ("Aurora's staged recovery (refused: see scheduler-restore)",
+                     _any_arguments,
+                     _refused(_name, _STAGED))
+for _name in ("sla_list_safe_domain", "sla_probe_hosts"):
+    _VERBS[_name] = ("Aurora's SLA probes (not built yet)",
+                     _any_arguments,
+                     _refused(_name, "SLA probes are not built yet; host_drain with "
+                              "--override_percentage keeps a share of each job running"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aurora_admin", description="Aurora's admin client: its verbs and flags, on "
+        "this scheduler (see also aurora-admin).")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for name, (help, options, run) in _VERBS.items():
+        p = verbs.add_parser(name, help=help, description=help)
+        p.add_argument("cluster", metavar="CLUSTER", help="the cluster's name")
+        options(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    run: Run = args.run
+    return int(run(get_cluster(args.cluster), args))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main("aurora_admin", build_parser(), argv, _run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
