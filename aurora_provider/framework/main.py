@@ -36,6 +36,8 @@ from aurora_provider.framework.storage.store import Store
 from aurora_provider.mesos.detector import check_master
 
 log = logging.getLogger("aurora_provider.framework")
+# Where a root scheduler keeps its state when its tasks run as their role's users.
+ROOT_WORK_DIR = Path("/var/lib/aurora/scheduler")
 
 # The executor benchmark measures an idle runner at about 15 MiB RSS and ~0 % CPU
 # (docs/benchmarks.md, "Executor"); the reservation keeps headroom for health checks and
@@ -84,7 +86,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["local", "mesos"], default="local")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy URL (default: SQLite in the work dir)")
     p.add_argument("--work-dir", type=Path, metavar="DIR",
-                   help="state, sandboxes and checkpoints (default: ~/.aurora/scheduler)")
+                   help="state, sandboxes and checkpoints (default: ~/.aurora/scheduler; "
+                   f"{ROOT_WORK_DIR} for a root scheduler running tasks as their role's "
+                   "user, whose sandboxes must be reachable by those users)")
     p.add_argument("--cluster", default="devcluster")
     p.add_argument("--auth-file", type=Path, metavar="FILE",
                    help="tokens JSON; without it an admin token is written to the token file")
@@ -210,6 +214,14 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
     return LocalBackend(work_dir=work_dir, hostname=args.local_hostname or socket.gethostname(),
                         capacity=capacity, attributes=dict(args.local_attribute or []),
                         agents=args.local_agents, setuid=tasks_setuid(args))
+
+
+def default_work_dir(args: argparse.Namespace) -> Path:
+    """``~/.aurora/scheduler``, except for a root scheduler whose local tasks run as their
+    role's user: root's home is 0700, so their sandboxes go where those users can reach."""
+    if args.backend == "local" and tasks_setuid(args) and "AURORA_HOME" not in os.environ:
+        return ROOT_WORK_DIR
+    return aurora_home() / "scheduler"
 
 
 def tasks_setuid(args: argparse.Namespace) -> bool:
@@ -338,7 +350,7 @@ def task_separation(user: str, setuid: bool, nosetuid: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
     observer_template(args.observer_url)  # a bad template stops the start before anything
-    work_dir = (args.work_dir or aurora_home() / "scheduler").expanduser().resolve()
+    work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)
     try:
         return serve(args, work_dir, observer)

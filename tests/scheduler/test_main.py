@@ -51,3 +51,25 @@ def test_a_taken_address_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (f"aurora-scheduler: cannot listen on 127.0.0.1:{port}: "
                                      "Address already in use")
+
+
+def test_a_root_scheduler_running_tasks_as_their_users_keeps_its_state_where_they_reach(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Root's home is 0700: the default work dir of a root scheduler whose tasks run as their
+    role's users is /var/lib/aurora/scheduler; any other scheduler keeps ~/.aurora."""
+    from aurora_provider.framework import main
+
+    monkeypatch.delenv("AURORA_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / ".aurora" / "scheduler"
+    for euid, flags, expected in (
+            (0, [], main.ROOT_WORK_DIR),
+            (0, ["--nosetuid"], home),
+            (0, ["--backend", "mesos", "--mesos-master", "m:5050"], home),
+            (1000, [], home)):
+        monkeypatch.setattr(main.os, "geteuid", lambda euid=euid: euid)
+        assert main.default_work_dir(main.parser().parse_args(flags)) == expected, flags
+    monkeypatch.setattr(main.os, "geteuid", lambda: 0)
+    monkeypatch.setenv("AURORA_HOME", str(tmp_path / "chosen"))
+    assert main.default_work_dir(main.parser().parse_args([])) == tmp_path / "chosen" / \
+        "scheduler"
