@@ -27,6 +27,7 @@ from aurora_provider.cli.scheduler_cli import (
 from aurora_provider.config import JobKey, job_to_wire
 from aurora_provider.states.update import STATUS_GROUPS, UpdateStatus
 
+MAX_LISTED = 10_000  # the most updates one listing asks the scheduler for
 STATUS_HELP = (f"a group ({', '.join(sorted(STATUS_GROUPS))}) or a state such as "
                f"{UpdateStatus.ROLLING_FORWARD}")
 
@@ -114,8 +115,16 @@ def list_updates(args: argparse.Namespace) -> int:
     if len(parts) > 4 or not parts[0]:
         raise ClusterError(f"{args.scope!r}: expected CLUSTER[/ROLE[/ENV[/NAME]]]")
     names = dict(zip(("cluster", "role", "environment", "name"), parts, strict=False))
+    # --status may be given several times (Aurora's client took a list): one query each,
+    # merged newest first. --user filters what the scheduler lists, so it reads them all.
+    limit = MAX_LISTED if args.user else None
     with get_cluster(parts[0]).client() as client:
-        result = client.list_updates(status=args.status, **names)
+        found = {u.update_id: u for status in (args.status or [None])
+                 for u in client.list_updates(status=status, limit=limit, **names).updates}
+    updates = sorted(found.values(), key=lambda u: u.created_at, reverse=True)
+    if args.user:
+        updates = [u for u in updates if u.user == args.user]
+    result = m.UpdateList(updates=updates)
     if args.json:
         print_json(result)
         return 0
@@ -152,7 +161,9 @@ def info(args: argparse.Namespace) -> int:
 def wait(args: argparse.Namespace) -> int:
     key = _key(args.job_key)
     with client_for(key) as client:
-        return _finish(wait_update(client, key, args.update_id, args.timeout), args.json)
+        # No id: the job's active update, else its newest (already over: said at once).
+        update_id = args.update_id or client.update_details(key).update_id
+        return _finish(wait_update(client, key, update_id, args.timeout), args.json)
 
 
 def register(nouns: Any) -> None:
@@ -181,7 +192,9 @@ def register(nouns: Any) -> None:
 
     p = verb("list", list_updates, "list updates (newest first)")
     p.add_argument("scope", metavar="CLUSTER[/ROLE[/ENV[/NAME]]]")
-    p.add_argument("--status", help=STATUS_HELP)
+    p.add_argument("--status", action="append", metavar="STATUS",
+                   help=f"{STATUS_HELP}; repeat for several")
+    p.add_argument("--user", help="only updates started by this user")
 
     p = verb("info", info, "show an update's settings, events and instance events")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
@@ -190,5 +203,6 @@ def register(nouns: Any) -> None:
 
     p = verb("wait", wait, "wait until an update ends (exit 0 if it rolled forward)")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
-    p.add_argument("update_id", metavar="ID")
+    p.add_argument("update_id", metavar="ID", nargs="?",
+                   help="default: the active update, else the newest")
     p.add_argument("--timeout", type=float, metavar="SECS")

@@ -276,6 +276,18 @@ def test_update_through_the_cli(daemon: Daemon, tmp_path: Path,
     assert main(["update", "wait", key, failing, "--json"]) == 1  # rolled back
     out, _ = capsys.readouterr()
     assert json.loads(out[out.index("{"):])["status"] == "ROLLED_BACK"
+    # Without an id: the job's active update, else its newest (the rolled-back one).
+    assert main(["update", "wait", key]) == 1
+    out, _ = capsys.readouterr()
+    assert out.strip() == f"update {failing} of {key}: ROLLED_BACK"
+    # --status repeated (both listed, newest first) and --user.
+    assert main(["update", "list", "devcluster/www/test/upd-cli", "--status", "ROLLED_FORWARD",
+                 "--status", "ROLLED_BACK", "--user", details["user"]]) == 0
+    out, _ = capsys.readouterr()
+    assert [line.split()[1] for line in out.splitlines()] == [failing, update_id]
+    assert main(["update", "list", "devcluster/www", "--user", "nobody-at-all"]) == 0
+    out, _ = capsys.readouterr()
+    assert out == ""
     assert main(["update", "pause", key]) == 1  # nothing active: one line on stderr
     _, err = capsys.readouterr()
     assert err.startswith("aurora: ") and "no active update" in err
