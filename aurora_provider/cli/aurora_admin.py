@@ -83,17 +83,15 @@ def _quota_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(name, help=what)
 
 
-# -- the verbs -------------------------------------------------------------------------------
+# -- the verbs (those Aurora spells like ours are the same commands) ---------------------
 
 
-@_verb("set_quota", "set a role's production quota: ROLE CPU RAM DISK", _quota_options)
-def _set_quota(cluster: Cluster, args: argparse.Namespace) -> int:
-    return _with_client(c._set_quota)(cluster, args)
+_verb("set_quota", "set a role's production quota: ROLE CPU RAM DISK",
+      _quota_options)(_with_client(c._set_quota))
 
 
-@_verb("increase_quota", "add to a role's production quota: ROLE CPU RAM DISK", _quota_options)
-def _increase_quota(cluster: Cluster, args: argparse.Namespace) -> int:
-    return _with_client(c._increase_quota)(cluster, args)
+_verb("increase_quota", "add to a role's production quota: ROLE CPU RAM DISK",
+      _quota_options)(_with_client(c._increase_quota))
 
 
 @_verb("host_maintenance_start", "put hosts in maintenance (used last)", _hosts_options)
@@ -162,14 +160,12 @@ def _reconcile(cluster: Cluster, args: argparse.Namespace) -> int:
     return _with_client(c._reconcile)(cluster, args)
 
 
-@_verb("scheduler_backup_now", "write a backup of the scheduler's store now", _nothing)
-def _backup_now(cluster: Cluster, args: argparse.Namespace) -> int:
-    return _with_client(c._backup_now)(cluster, args)
+_verb("scheduler_backup_now", "write a backup of the scheduler's store now",
+      _nothing)(_with_client(c._backup_now))
 
 
-@_verb("scheduler_list_backups", "list the scheduler's backups", _nothing)
-def _list_backups(cluster: Cluster, args: argparse.Namespace) -> int:
-    return _with_client(c._list_backups)(cluster, args)
+_verb("scheduler_list_backups", "list the scheduler's backups",
+      _nothing)(_with_client(c._list_backups))
 
 
 @_verb("scheduler_snapshot", "Aurora compacted its replicated log; nothing to do here", _nothing)

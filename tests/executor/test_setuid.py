@@ -31,19 +31,11 @@ from executor.core.users import SETPRIV, task_user
 from executor.errors import ExecutorError, InvalidTask
 from executor.mesos.task import TaskRun
 from executor.services.health import shell_probe
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
+from tests.unix_users import user_exists
 
 pytestmark = pytest.mark.process
 root_only = pytest.mark.skipif(
-    os.geteuid() != 0 or not _user_exists("www-data") or not os.access(SETPRIV, os.X_OK),
+    os.geteuid() != 0 or not user_exists("www-data") or not os.access(SETPRIV, os.X_OK),
     reason=f"switching users needs root, a www-data user and {SETPRIV}")
 
 USER = "www-data"

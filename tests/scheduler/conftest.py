@@ -43,6 +43,25 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     d.kill_runners()
 
 
+@pytest.fixture(scope="module")
+def ops_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon with two local agents (so a drain has somewhere to move tasks), shared by
+    a module's tests."""
+    root = tmp_path_factory.mktemp("ops")
+    d = Daemon(root / "work", root / "home", ["--local-agents", "2"])
+    d.start()
+    yield d
+    d.stop(signal.SIGKILL)
+    d.kill_runners()
+
+
+@pytest.fixture
+def cli(ops_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
+    """``ops_daemon``, as the CLIs' ``devcluster``."""
+    ops_daemon.as_devcluster(tmp_path, monkeypatch)
+    return ops_daemon
+
+
 def job_wire(tmp_path: Path, name: str, cmdline: str, *, service: bool = False,
              instances: int = 1, max_task_failures: int = 1, role: str = "www",
              extra: str = "", ports: bool = False) -> dict[str, Any]:

@@ -4,8 +4,6 @@ against the real daemon (two local agents) through the CLI's ``main(argv)``."""
 from __future__ import annotations
 
 import json
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,22 +14,6 @@ from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def two_agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    root = tmp_path_factory.mktemp("aurora-admin")
-    d = Daemon(root / "work", root / "home", ["--local-agents", "2"])
-    d.start()
-    yield d
-    d.stop(signal.SIGKILL)
-    d.kill_runners()
-
-
-@pytest.fixture
-def cli(two_agents: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
-    two_agents.as_devcluster(tmp_path, monkeypatch)
-    return two_agents
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

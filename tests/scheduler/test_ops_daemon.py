@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,22 +28,6 @@ CRON = textwrap.dedent("""
                 task=task, instances=2, cron_schedule='0 3 * * *',
                 cron_collision_policy='CANCEL_NEW')]
 """)
-
-
-@pytest.fixture(scope="module")
-def ops_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    root = tmp_path_factory.mktemp("ops")
-    d = Daemon(root / "work", root / "home", ["--local-agents", "2"])
-    d.start()
-    yield d
-    d.stop(signal.SIGKILL)
-    d.kill_runners()
-
-
-@pytest.fixture
-def cli(ops_daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Daemon:
-    ops_daemon.as_devcluster(tmp_path, monkeypatch)
-    return ops_daemon
 
 
 Run = Callable[..., tuple[int, str, str]]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import stat
@@ -25,20 +24,12 @@ from executor.core.users import SETPRIV
 from tests.daemon import Daemon
 from tests.eventually import eventually
 from tests.scheduler.conftest import job_wire
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
+from tests.unix_users import user_exists
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="running tasks as their role needs root"),
-    pytest.mark.skipif(not _user_exists("www-data"), reason="no www-data user"),
+    pytest.mark.skipif(not user_exists("www-data"), reason="no www-data user"),
     pytest.mark.skipif(not os.access(SETPRIV, os.X_OK), reason=f"no {SETPRIV}"),
 ]
 
@@ -125,7 +116,7 @@ def test_a_task_that_succeeds_as_its_role_is_finished(daemon: Daemon, tmp_path: 
     assert made.stat().st_uid == 33
 
 
-@pytest.mark.skipif(_user_exists(NO_USER_ROLE), reason=f"{NO_USER_ROLE} is a Unix user here")
+@pytest.mark.skipif(user_exists(NO_USER_ROLE), reason=f"{NO_USER_ROLE} is a Unix user here")
 def test_a_role_with_no_unix_user_fails_its_task_in_one_line(daemon: Daemon,
                                                              tmp_path: Path) -> None:
     wire = job_wire(tmp_path, "nouser", "touch ran", role=NO_USER_ROLE)
