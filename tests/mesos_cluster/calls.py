@@ -95,19 +95,17 @@ class SchedulerCalls:
         executor = task.get("executor")
         if executor is not None and "framework_id" not in executor:
             executor["framework_id"] = wire.wrap(framework.id)
-        problem = ("The `id` field cannot be set on LAUNCH operations" if "id" in operation
-                   else validation.task_error(task, framework, agent, remaining))
-        if problem:
-            self._master_update(framework, task, "TASK_ERROR", problem, "REASON_TASK_INVALID")
+        consumed = ("The `id` field cannot be set on LAUNCH operations" if "id" in operation
+                    else validation.task_error(task, framework, agent, remaining))
+        if isinstance(consumed, str):
+            self._master_update(framework, task, "TASK_ERROR", consumed, "REASON_TASK_INVALID")
             return remaining
-        consumed = Resources.of(task["resources"])
         launch_executor = True
         if executor is not None:
             executor_id = wire.value(executor["executor_id"])
             launch_executor = not agent.has_executor(framework.id, executor_id)
             if launch_executor:
                 master.add_executor(framework.id, agent, executor)
-                consumed = consumed + Resources.of(executor.get("resources", []))
         master.add_task(framework, agent, task)
         agent.link.run_task(framework.info, task, launch_executor)
         return remaining - consumed

@@ -66,6 +66,11 @@ _IDENTITY = ("disk", "revocable", "shared", "provider_id")
 
 
 def _key(resource: Json) -> Key:
+    if ("reservations" not in resource and "disk" not in resource  # the common case: no
+            and "revocable" not in resource and "shared" not in resource  # reservation,
+            and "provider_id" not in resource):  # no other identity
+        return (str(resource["name"]), str(resource["type"]), str(resource.get("role", "*")),
+                "")
     identity = {k: resource[k] for k in _IDENTITY if k in resource}
     return (str(resource["name"]), str(resource["type"]), reservation_role(resource),
             json.dumps(identity, sort_keys=True) if identity else "")

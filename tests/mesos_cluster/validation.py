@@ -101,8 +101,9 @@ def id_error(kind: str, text: str) -> str | None:
 
 
 def task_error(task: Json, framework: Framework, agent: AgentRecord,
-               available: Resources) -> str | None:
-    """Why ``task`` cannot be launched from ``available`` on ``agent``, or None."""
+               available: Resources) -> str | Resources:
+    """Why ``task`` cannot be launched from ``available`` on ``agent``; else what it takes
+    from ``available`` (its resources, and its executor's when that is launched with it)."""
     task_id = wire.value(task["task_id"])
     problem = id_error("Task", task_id)
     if problem:
@@ -129,7 +130,7 @@ def task_error(task: Json, framework: Framework, agent: AgentRecord,
 
 
 def _executor_error(task: Json, framework: Framework, agent: AgentRecord,
-                    available: Resources) -> str | None:
+                    available: Resources) -> str | Resources:
     if ("executor" in task) == ("command" in task):
         return ("Task should have at least one (but not both) of CommandInfo or"
                 " ExecutorInfo present")
@@ -144,7 +145,7 @@ def _executor_error(task: Json, framework: Framework, agent: AgentRecord,
     if not available.contains(total):
         return (f"Total resources {total} required by task and its executor is more than"
                 f" available {available}")
-    return None
+    return total
 
 
 def executor_error(executor: Json, framework: Framework, agent: AgentRecord) -> str | None:

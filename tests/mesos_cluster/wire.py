@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import marshal
 import socket
 import struct
 import time
@@ -156,18 +157,29 @@ class Update:
 
 
 def deep_copy(message: Any) -> Any:
-    """A copy of a JSON value, so that no two components share a mutable message."""
+    """A copy of a JSON value, so that no two components share a mutable message.
+
+    Through ``marshal`` (C, several times faster than walking the value here, which the
+    benchmarks' thousands of launches feel) when the value holds only plain JSON types;
+    a dict or list subclass is copied by walking it."""
+    try:
+        return marshal.loads(marshal.dumps(message))
+    except ValueError:  # not plain JSON types only
+        return _walk_copy(message)
+
+
+def _walk_copy(message: Any) -> Any:
     kind = type(message)  # exact types first: every message is copied, most are plain
     if kind is dict:
-        return {k: deep_copy(v) for k, v in message.items()}
+        return {k: _walk_copy(v) for k, v in message.items()}
     if kind is list:
-        return [deep_copy(v) for v in message]
+        return [_walk_copy(v) for v in message]
     if kind is str or kind is int or kind is float or kind is bool or message is None:
         return message
     if isinstance(message, dict):
-        return {k: deep_copy(v) for k, v in message.items()}
+        return {k: _walk_copy(v) for k, v in message.items()}
     if isinstance(message, list):
-        return [deep_copy(v) for v in message]
+        return [_walk_copy(v) for v in message]
     return message
 
 

@@ -323,6 +323,18 @@ def test_bytes_are_base64_in_task_data() -> None:
     assert AssignedTask.from_base64(task.to_base64()) == task
 
 
+@pytest.mark.parametrize("data", ['{"n":1}', '{"n":12}', '{"n":123}', '{"q":"\\"\u00e9"}'])
+def test_task_data_shares_the_jobs_encoding_yet_decodes_as_one_object(data: str) -> None:
+    """The job's part is encoded once per configuration and joined to each task's part:
+    whatever the length of the job's JSON, the whole is one valid base64 JSON object."""
+    task = AssignedTask("t-1", 3, "h", data, {"http": 31000}, "zk:2181")
+    encoded = task.to_base64()
+    assert json.loads(base64.b64decode(encoded, validate=True)) == json.loads(task.to_json())
+    assert AssignedTask.from_base64(encoded) == task
+    other = AssignedTask("t-2", 4, "h2", data)
+    assert AssignedTask.from_base64(other.to_base64()) == other
+
+
 def test_a_rescinded_offer_is_not_used(world: MesosWorld, tmp_path: Path) -> None:
     world.driver.cb.resourceOffers(world.driver, [offer("o1", "a1")])
     world.driver.cb.offerRescinded(world.driver, "o1")

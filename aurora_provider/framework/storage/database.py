@@ -57,31 +57,56 @@ class Transaction:
         Straight to the driver: SQLAlchemy's per-row parameter processing costs more than
         SQLite's own work for the thousands of rows of a scheduling round.
         """
-        self._execute_many(table.insert(), list(columns), rows)
+        if rows:
+            self._execute_many(table, None, tuple(columns), rows)
 
     def update_many(self, table: sa.Table, key: str, columns: Sequence[str],
                     rows: Sequence[Sequence[Any]]) -> None:
         """Update rows found by their ``key`` column: each row is its ``columns`` values
         (encoded), then its key."""
+        if rows:
+            self._execute_many(table, key, tuple(columns), rows)
+
+    def _execute_many(self, table: sa.Table, key: str | None, columns: tuple[str, ...],
+                      rows: Sequence[Sequence[Any]]) -> None:
+        sql, names, pick = _compiled(self._conn.dialect, table, key, columns)
+        if names is not None:  # a named paramstyle
+            self._conn.exec_driver_sql(sql, [dict(zip(names, r, strict=True)) for r in rows])
+            return
+        if pick is not None:
+            rows = [pick(r) for r in rows]
+        self._conn.exec_driver_sql(sql, rows)
+
+
+Compiled = tuple[str, tuple[str, ...] | None, Callable[[Sequence[Any]], Any] | None]
+# (dialect, table, key, columns) -> the statement's SQL and how a row's values become its
+# parameters. Compiling costs more than a round's few hundred rows; the statements are few.
+_COMPILED: dict[tuple[str, str, str | None, tuple[str, ...]], Compiled] = {}
+
+
+def _compiled(dialect: sa.Dialect, table: sa.Table, key: str | None,
+              columns: tuple[str, ...]) -> Compiled:
+    cache_key = (dialect.name, table.name, key, columns)
+    found = _COMPILED.get(cache_key)
+    if found is not None:
+        return found
+    names = list(columns)
+    stmt: sa.Insert | sa.Update = table.insert()
+    if key is not None:
         stmt = table.update().where(table.c[key] == sa.bindparam(f"b_{key}")).values(
             {c: sa.bindparam(c) for c in columns})
-        self._execute_many(stmt, [*columns, f"b_{key}"], rows)
-
-    def _execute_many(self, stmt: sa.Insert | sa.Update, names: list[str],
-                      rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        compiled = stmt.compile(dialect=self._conn.dialect, column_keys=names)
-        order = compiled.positiontup
-        if order is None:  # named paramstyles
-            self._conn.exec_driver_sql(compiled.string,
-                                       [dict(zip(names, r, strict=True)) for r in rows])
-            return
+        names.append(f"b_{key}")
+    compiled = stmt.compile(dialect=dialect, column_keys=names)
+    order = compiled.positiontup
+    pick: Callable[[Sequence[Any]], Any] | None = None
+    if order is not None:
         positions = [names.index(k) for k in order]
         if positions != list(range(len(names))):
-            pick = operator.itemgetter(*positions)
-            rows = [pick(r) if len(positions) > 1 else (pick(r),) for r in rows]
-        self._conn.exec_driver_sql(compiled.string, rows)
+            getter = operator.itemgetter(*positions)
+            pick = getter if len(positions) > 1 else (lambda r: (getter(r),))
+    found = (compiled.string, tuple(names) if order is None else None, pick)
+    _COMPILED[cache_key] = found
+    return found
 
 
 def _same(value: Any) -> Any:

@@ -48,6 +48,9 @@ def _progress(progress: Mapping[int, InstanceProgress]) -> dict[str, list[Any]]:
     return {str(i): [p.desired, p.state, p.failures, p.task_id] for i, p in progress.items()}
 
 
+_MOVING = ("status", "message", "updated_at", "progress", "groups_started", "last_pulse_at")
+
+
 def _values(r: UpdateRecord) -> dict[str, Any]:
     return {
         "update_id": r.update_id, "job_key": r.job_key, "cluster": r.cluster,
@@ -82,11 +85,12 @@ class UpdateRepository:
     def write(self, tx: Transaction, write: UpdateWrite) -> None:
         for record in write.new_records:
             tx.execute(update_records.insert().values(**_values(record)))
-        for record in write.records:
-            values = _values(record)
-            del values["update_id"]
-            tx.execute(update_records.update().where(
-                update_records.c.update_id == record.update_id).values(**values))
+        # An update's specification (job, settings, configuration, scope) is written once,
+        # by the insert; a step rewrites only what moves.
+        progress = tx.encoder(update_records.c.progress)
+        tx.update_many(update_records, "update_id", _MOVING, [
+            (r.status.value, r.message, r.updated_at, progress(_progress(r.progress)),
+             r.groups_started, r.last_pulse_at, r.update_id) for r in write.records])
         tx.insert_many(update_events, ("update_id", "timestamp", "status", "user", "message"),
                        [(u, e.timestamp, e.status.value, e.user, e.message)
                         for u, e in write.events])
