@@ -45,8 +45,10 @@ from aurora_provider.framework.operations.maintenance import Maintenance
 from aurora_provider.framework.operations.preemption import Preemptor
 from aurora_provider.framework.operations.quota import Quotas
 from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.operations.webhooks import WebhookConfig, WebhookSender
 from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.placement.placer import Placer
+from aurora_provider.framework.placement.tiers import AURORA_TIERS, TierTable
 from aurora_provider.framework.storage.store import Store, open_store
 from aurora_provider.framework.updates.active import ActiveUpdates
 from aurora_provider.framework.updates.controller import UpdateController
@@ -74,6 +76,7 @@ class Parts:
     backups: Backups
     housekeeping: Housekeeping
     app: FastAPI
+    webhook: WebhookSender | None = None  # started and stopped with the loop
 
     def recover(self) -> None:
         """Load what the store holds and re-attach to running tasks (before the first
@@ -90,21 +93,27 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
              auth: Authenticator, *, clock: Callable[[], float] = time.time,
              is_leader: Callable[[], bool] = lambda: True,
              wake: Callable[[], None] = lambda: None,
-             observer_url: str | None = None) -> Parts:
+             observer_url: str | None = None, tiers: TierTable = AURORA_TIERS,
+             webhook: WebhookConfig | None = None) -> Parts:
     """Wire every part over ``store`` and ``backend`` (no thread, nothing started).
 
     ``wake`` is called when a round has work: a commit, or an event of the backend.
     ``observer_url`` is what ``ClusterInfo`` says of the agents' observers.
+    ``tiers`` is what admission, quota and preemption know of tiers (``--tier-config``);
+    ``webhook``, when given, is told of every committed task state change.
     """
     metrics = SchedulerMetrics(store.tasks.count_by_status)
+    sender = None if webhook is None else WebhookSender(webhook, metrics.registry,
+                                                        cluster=settings.cluster, clock=clock)
     config_of = store.jobs.config
     demands = Demands(config_of, settings.overhead)
     lifecycle = TaskLifecycle(config_of, store.tasks, settings)
-    ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics, on_commit=wake)
+    ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics, on_commit=wake,
+                        published=sender.published if sender is not None else None)
     if isinstance(backend, EventSource):
         backend.on_event(wake)
-    admission = Admission(settings, role_jobs=jobs_of_role(store))
-    quotas = Quotas(ledger, store)
+    admission = Admission(settings, tiers, role_jobs=jobs_of_role(store))
+    quotas = Quotas(ledger, store, tiers)
     maintenance = Maintenance(ledger, store)
     placer = Placer(order=maintenance.order, filters=[maintenance.veto])
     restarts = RollingRestarts(ledger, store, settings.cluster)
@@ -116,7 +125,8 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
                       interval_secs=ops.backup_interval_secs, kept=ops.backups_kept)
     hooks: list[RoundHook] = [cron, maintenance, backups]
     if ops.preemption_enabled:
-        hooks.append(Preemptor(ledger, backend, demands, placer, ops.preemption_delay_secs))
+        hooks.append(Preemptor(ledger, backend, demands, placer, ops.preemption_delay_secs,
+                               tiers))
     scheduler = Scheduler(ledger, store, backend, placer, demands, settings, metrics,
                           round_hooks=hooks,
                           round_steps=[restarts, UpdateEngine(active_updates)])
@@ -130,7 +140,7 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
         metrics=metrics, auth=auth, clock=clock, is_leader=is_leader),
         max_body_bytes=settings.max_body_bytes)
     return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
-                 updates, cron, quotas, maintenance, backups, housekeeping, app)
+                 updates, cron, quotas, maintenance, backups, housekeeping, app, sender)
 
 
 def freeze_imported_objects() -> None:
@@ -188,6 +198,8 @@ class DaemonSettings:
     ops: OpsSettings = field(default_factory=OpsSettings)
     # The agents' observers, a template with ``{host}`` (None: no observer).
     observer_url: str | None = None
+    tiers: TierTable = AURORA_TIERS  # --tier-config
+    webhook: WebhookConfig | None = None  # --webhook-config
 
 
 class Daemon:
@@ -230,10 +242,13 @@ class Daemon:
             try:
                 parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
                                  auth, clock=self._clock, is_leader=lambda: self.running,
-                                 wake=woken.set, observer_url=self.settings.observer_url)
+                                 wake=woken.set, observer_url=self.settings.observer_url,
+                                 tiers=self.settings.tiers, webhook=self.settings.webhook)
                 parts.recover()
                 if self.observer is not None:
                     self.observer.start()
+                if parts.webhook is not None:
+                    parts.webhook.start()
             except BaseException:
                 backend.stop()
                 store.close()
@@ -254,6 +269,8 @@ class Daemon:
             return
         if loop is not None:
             loop.stop()
+        if parts.webhook is not None:
+            parts.webhook.stop()
         if self.observer is not None:
             self.observer.stop()
         parts.backend.stop()

@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -31,7 +32,9 @@ from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_impo
 from aurora_provider.framework.errors import SchedulerError
 from aurora_provider.framework.http.auth import embedded_auth_file
 from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.operations.webhooks import WebhookConfig, load_webhook_file
 from aurora_provider.framework.placement.offers import Overhead
+from aurora_provider.framework.placement.tiers import AURORA_TIERS, TierTable, load_tier_file
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.mesos.detector import check_master
 
@@ -178,6 +181,12 @@ def parser() -> argparse.ArgumentParser:
                      metavar="SECS", help="periodic backups (%(default)g; 0 turns them off)")
     ops.add_argument("--backups-kept", type=int, default=o.backups_kept, metavar="N",
                      help="periodic backups keep the newest N (%(default)d)")
+    ops.add_argument("--tier-config", type=Path, metavar="FILE",
+                     help="the tiers jobs may name, as Aurora's tiers.json (default: "
+                     "Aurora's preferred, preemptible (default) and revocable)")
+    ops.add_argument("--webhook-config", type=Path, metavar="FILE",
+                     help="POST every task state change to a webhook, as Aurora's "
+                     "webhook.json (targetURL, timeoutMsec, headers, statuses)")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -347,19 +356,36 @@ def task_separation(user: str, setuid: bool, nosetuid: bool) -> str:
             "jobs here")
 
 
+@dataclass(frozen=True)
+class PolicyFiles:
+    """What ``--tier-config`` and ``--webhook-config`` say, read once at start-up."""
+
+    tiers: TierTable
+    webhook: WebhookConfig | None
+
+
+def policy_files(args: argparse.Namespace) -> PolicyFiles:
+    """Read the tier and webhook files (SchedulerError, one line, for a bad one)."""
+    return PolicyFiles(
+        tiers=load_tier_file(args.tier_config) if args.tier_config else AURORA_TIERS,
+        webhook=load_webhook_file(args.webhook_config) if args.webhook_config else None)
+
+
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
     observer_template(args.observer_url)  # a bad template stops the start before anything
+    files = policy_files(args)  # and so does a bad tiers or webhook file
     work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)
     try:
-        return serve(args, work_dir, observer)
+        return serve(args, work_dir, observer, files)
     finally:
         if observer is not None:
             observer.close()
 
 
-def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | None) -> int:
+def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | None,
+          files: PolicyFiles) -> int:
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
         auth_file = args.auth_file or embedded_auth_file(
@@ -368,7 +394,8 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
             scheduler=scheduler_settings(args), ops=ops_settings(args),
-            observer_url=cluster_observer_url(args, observer)),
+            observer_url=cluster_observer_url(args, observer),
+            tiers=files.tiers, webhook=files.webhook),
             backend=backend_factory(args, work_dir), observer=observer)
         daemon.start()
     except OSError as e:  # a work dir or token file we may not write

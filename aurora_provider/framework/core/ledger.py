@@ -28,9 +28,13 @@ class TaskLedger:
     def __init__(self, store: Store, control: TaskControl, lifecycle: TaskLifecycle,
                  demands: Demands, clock: Callable[[], float],
                  metrics: SchedulerMetrics, *,
-                 on_commit: Callable[[], None] = lambda: None) -> None:
+                 on_commit: Callable[[], None] = lambda: None,
+                 published: Callable[[Changes], None] | None = None) -> None:
+        """:param published: told of every committed ``Changes`` (the webhook): it must
+        only queue them, it runs on every writer's path."""
         self._store = store
         self._on_commit = on_commit
+        self._published = published
         self._control = control
         self._lifecycle = lifecycle
         self._demands = demands
@@ -137,6 +141,8 @@ class TaskLedger:
                     self._store.jobs.delete(tx, job_key)
                 for persist in ch.persist:
                     persist(tx)
+            if self._published is not None:  # committed; the cache still has the old states
+                self._published(ch)
             ch.apply_to_cache()
             for task_id, row in ch.rows.items():
                 if row.status is not TaskState.PENDING:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection
 from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.placement.tiers import TierTable
 from aurora_provider.framework.storage.store import Store
 
 
@@ -22,11 +23,13 @@ def jobs_of_role(store: Store) -> Callable[[str], Collection[str]]:
 
 
 class Admission:
-    """:param role_jobs: the keys of the jobs a role holds (``jobs_of_role``)."""
+    """:param tiers: the tiers a job may name (``--tier-config``).
+    :param role_jobs: the keys of the jobs a role holds (``jobs_of_role``)."""
 
-    def __init__(self, settings: SchedulerSettings,
+    def __init__(self, settings: SchedulerSettings, tiers: TierTable,
                  role_jobs: Callable[[str], Collection[str]] = lambda _role: ()) -> None:
         self.cluster = settings.cluster
+        self._tiers = tiers
         self.max_instances = settings.max_instances
         self.max_jobs_per_role = settings.max_jobs_per_role
         self._role_jobs = role_jobs
@@ -48,6 +51,12 @@ class Admission:
             raise InvalidRequest(f"job {config.key}: {count} instances exceed the limit of "
                                  f"{self.max_instances} (--max-tasks-per-job)")
 
+    def check_tier(self, config: JobConfig) -> None:
+        try:
+            self._tiers.tier_of(config.task)
+        except InvalidRequest as e:
+            raise InvalidRequest(f"job {config.key}: {e}") from e
+
     def check_role_jobs(self, config: JobConfig) -> None:
         """A job new to its role fits under ``max_jobs_per_role`` (call it under the lock
         that serialises creates, so two cannot both take the last place)."""
@@ -65,6 +74,7 @@ class Admission:
                                  "scheduled with 'aurora cron schedule', not created")
         self.check_environment(config)
         self.check_instances(config)
+        self.check_tier(config)
         ports = config.task.requested_ports
         if len(set(ports)) != len(ports):
             raise InvalidRequest(f"job {config.key}: task.requested_ports has duplicates")
@@ -75,6 +85,7 @@ class Admission:
             raise InvalidRequest(f"job {config.key} has a cron_schedule: cron jobs are changed "
                                  "with 'aurora cron schedule', not updated")
         self.check_instances(config)
+        self.check_tier(config)
 
     def for_cron(self, config: JobConfig) -> None:
         self.check_cluster(config)
@@ -83,4 +94,5 @@ class Admission:
             raise InvalidRequest(f"job {config.key} has no cron_schedule; create it with "
                                  "'aurora job create'")
         self.check_instances(config)
+        self.check_tier(config)
         # check_role_jobs comes later, under the ledger lock (see CronJobs.schedule).

@@ -1,7 +1,7 @@
 """Preemption, as Aurora's preemptor: a task that stayed PENDING for want of resources may
 evict running tasks on one host to make room.
 
-A victim qualifies when (Aurora's ``PreemptionVictimFilter``, with tiers):
+A victim qualifies when (Aurora's ``PreemptionVictimFilter``, with the configured tiers):
 
 * the pending task is not preemptible (preferred tier) and the victim is preemptible, or
 * both are equally preemptible, of the same role, and the victim's priority is lower.
@@ -22,7 +22,7 @@ from aurora_provider.framework.model.job_config import TaskConfig
 from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.framework.placement.placer import AttributeCounts, Placer, veto
-from aurora_provider.framework.placement.tiers import tier_of
+from aurora_provider.framework.placement.tiers import TierTable
 from aurora_provider.framework.storage.rows import TaskRow
 from aurora_provider.states.task import LAUNCHED, TERMINAL, TaskState
 
@@ -34,10 +34,10 @@ class OfferSource(Protocol):
     def offers(self) -> list[Offer]: ...
 
 
-def may_preempt(candidate: TaskConfig, candidate_role: str, victim: TaskConfig,
-                victim_role: str) -> bool:
+def may_preempt(tiers: TierTable, candidate: TaskConfig, candidate_role: str,
+                victim: TaskConfig, victim_role: str) -> bool:
     """Whether a pending task (configuration ``candidate``) may evict ``victim``'s task."""
-    c, v = tier_of(candidate), tier_of(victim)
+    c, v = tiers.admitted_tier_of(candidate), tiers.admitted_tier_of(victim)
     if not c.preemptible and v.preemptible:
         return True
     if c.preemptible == v.preemptible and candidate_role == victim_role:
@@ -53,8 +53,9 @@ class Preemptor:
     """A round hook: evicts victims for tasks that waited ``delay_secs`` for resources."""
 
     def __init__(self, ledger: TaskLedger, offers: OfferSource, demands: Demands,
-                 placer: Placer, delay_secs: float) -> None:
+                 placer: Placer, delay_secs: float, tiers: TierTable) -> None:
         self._ledger = ledger
+        self._tiers = tiers
         self._offers = offers
         self._demands = demands
         self._placer = placer
@@ -111,7 +112,8 @@ class Preemptor:
                 continue  # e.g. a host in maintenance: evicting there would not help
             possible = [
                 r for r in by_agent.get(offer.agent_id, [])
-                if may_preempt(task, role, ledger.config(r.config_id).task, _role(r.job_key))]
+                if may_preempt(self._tiers, task, role, ledger.config(r.config_id).task,
+                               _role(r.job_key))]
             possible.sort(key=self._size, reverse=True)
             chosen: list[TaskRow] = []
             room = replace(offer, used_ports=set(offer.used_ports))

@@ -1,8 +1,9 @@
 """Per-role production quotas (cpu, ram, disk), as Aurora's ``QuotaManager`` kept them.
 
-Preferred-tier (production) tasks that are not on dedicated hosts consume their role's quota;
-a role without a quota has none. Consumption is the active tasks of the role's jobs plus the
-templates of its cron jobs (a cron job counts once, for its template, whether it runs or not).
+Production-tier tasks (``preferred`` in Aurora's tiers: neither preemptible nor revocable)
+that are not on dedicated hosts consume their role's quota; a role without a quota has none.
+Consumption is the active tasks of the role's jobs plus the templates of its cron jobs (a
+cron job counts once, for its template, whether it runs or not).
 ``check`` is what create, add-instances, cron schedule and update start call.
 """
 
@@ -15,7 +16,7 @@ from aurora_provider.api.errors import InvalidRequest, QuotaExceeded
 from aurora_provider.api.models.operations import MAX_QUOTA_CPU, MAX_QUOTA_MB
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.model.job_config import JobConfig, Resources
-from aurora_provider.framework.placement.tiers import consumes_quota, tier_of
+from aurora_provider.framework.placement.tiers import TierTable
 from aurora_provider.framework.storage.store import Store
 
 _EPSILON = 1e-9
@@ -48,8 +49,9 @@ class Consumption:
 
 
 class Quotas:
-    def __init__(self, ledger: TaskLedger, store: Store) -> None:
+    def __init__(self, ledger: TaskLedger, store: Store, tiers: TierTable) -> None:
         self._ledger = ledger
+        self._tiers = tiers
         self._store = store
 
     def quota(self, role: str) -> Resources:
@@ -75,7 +77,7 @@ class Quotas:
             if job_key == exclude_job:
                 continue
             used = times(config.task.resources, config.instances)
-            if consumes_quota(config.task):
+            if self._tiers.admitted_consumes_quota(config.task):
                 prod = plus(prod, used)
             else:
                 other = plus(other, used)
@@ -84,7 +86,7 @@ class Quotas:
                     row.job_key in templates:
                 continue
             task = self._ledger.config(row.config_id).task
-            if consumes_quota(task):
+            if self._tiers.admitted_consumes_quota(task):
                 prod = plus(prod, task.resources)
             else:
                 other = plus(other, task.resources)
@@ -97,8 +99,7 @@ class Quotas:
         ``replaces`` (role/env/name) drops that job's current use first: the update
         controller passes the job it updates, with its full new instance count.
         """
-        tier_of(config.task)
-        if not consumes_quota(config.task):
+        if not self._tiers.consumes_quota(config.task):  # an unknown tier raises here too
             return
         role = config.key.role
         quota = self.quota(role)
