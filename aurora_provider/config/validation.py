@@ -329,6 +329,21 @@ def _check_constraints(rules: _Rules) -> None:
                                  f" use '{role}/<group>' or '*/<group>'")
 
 
+def _check_sla_leaves_room(rules: _Rules, policy: Any) -> None:
+    """As Aurora's scheduler: a count or percentage policy must let at least one instance
+    be killed, or no update or drain could ever proceed."""
+    instances = rules.job.instances().get()
+    if isinstance(policy, CountSlaPolicy) and instances - policy.count().get() < 1:
+        raise rules.fail("sla_policy.count", f"{policy.count().get()} would let no instance be "
+                         f"killed; it must be less than the job's {instances} instances")
+    if isinstance(policy, PercentageSlaPolicy):
+        percentage = policy.percentage().get()
+        if instances - instances * percentage / 100 < 1:
+            most = (instances - 1) / instances * 100
+            raise rules.fail("sla_policy.percentage", f"{percentage:g} would let no instance "
+                             f"of the job's {instances} be killed; it must be at most {most:g}")
+
+
 def _check_policies(rules: _Rules) -> None:
     job = rules.job
     if job.has_partition_policy() and job.partition_policy().delay_secs().get() < 0:
@@ -342,6 +357,7 @@ def _check_policies(rules: _Rules) -> None:
         if isinstance(policy, CountSlaPolicy | PercentageSlaPolicy) and (
                 policy.duration_secs().get() < 1):
             raise rules.fail("sla_policy.duration_secs", "must be at least 1")
+        _check_sla_leaves_room(rules, policy)
     container = job.container()
     if container is not Empty:
         chosen = container.unwrap()

@@ -113,6 +113,9 @@ def job_to_wire(job: Any) -> dict[str, Any]:
                 # Canonical (sorted) so that equal jobs have equal wire forms.
                 "data": json.dumps(_json(interpolated), sort_keys=True),
             },
+            # Only when set: a job without a policy keeps the form (and identity) it had.
+            **({"sla_policy": _json(interpolated.sla_policy().unwrap())}
+               if interpolated.has_sla_policy() else {}),
         },
         "update_config": _json(interpolated.update_config()),
         "health_check_config": _json(interpolated.health_check_config()),

@@ -125,10 +125,10 @@ jobs = [
     volumes=[Volume(container_path='/a', host_path='/b', mode='RO')])),
   base(name='dimg', container=Mesos(image=DockerImage(name='n', tag='t'))),
   base(name='legacy', container=Container(docker=Docker(image='x'))),
-  base(name='vbatch', sla_policy=CountSlaPolicy(count=1, duration_secs=60),
+  base(name='vbatch', instances=2, sla_policy=CountSlaPolicy(count=1, duration_secs=60),
        update_config=UpdateConfig(
          update_strategy=VariableBatchUpdateStrategy(batch_sizes=[1, 2]))),
-  base(name='batch', sla_policy=PercentageSlaPolicy(percentage=50, duration_secs=60),
+  base(name='batch', instances=2, sla_policy=PercentageSlaPolicy(percentage=50, duration_secs=60),
        update_config=UpdateConfig(update_strategy=BatchUpdateStrategy(batch_size=2))),
   base(name='queue', sla_policy=CoordinatorSlaPolicy(coordinator_url='http://c'),
        update_config=UpdateConfig(update_strategy=QueueUpdateStrategy(batch_size=3))),

@@ -269,7 +269,15 @@ def test_policies() -> None:
            "sla_policy.percentage")
     refuse(make_job(sla_policy=PercentageSlaPolicy(percentage=95.0, duration_secs=0)),
            "sla_policy.duration_secs")
-    accept(make_job(sla_policy=PercentageSlaPolicy(percentage=95.0, duration_secs=1800)))
+    accept(make_job(instances=20,
+                    sla_policy=PercentageSlaPolicy(percentage=95.0, duration_secs=1800)))
+    # As Aurora: a policy must let at least one instance be killed.
+    refuse(make_job(instances=19,
+                    sla_policy=PercentageSlaPolicy(percentage=95.0, duration_secs=1800)),
+           "sla_policy.percentage", "would let no instance")
+    refuse(make_job(instances=3, sla_policy=CountSlaPolicy(count=3, duration_secs=60)),
+           "sla_policy.count", "must be less than the job's 3 instances")
+    accept(make_job(instances=3, sla_policy=CountSlaPolicy(count=2, duration_secs=60)))
 
 
 def test_type_errors_name_the_deepest_field() -> None:

@@ -36,6 +36,7 @@ class UpdateSettingsModel(BaseModel):
     strategy: Literal["queue", "batch", "variable_batch"]
     batch_sizes: list[int] = []
     autopause_after_batch: bool = False
+    sla_aware: bool = False
 
 
 class UpdateEventModel(BaseModel):

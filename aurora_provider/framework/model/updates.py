@@ -30,6 +30,7 @@ class UpdateSettings:
     strategy: str = QUEUE
     batch_sizes: tuple[int, ...] = field(default_factory=tuple)  # variable batch only
     autopause_after_batch: bool = False
+    sla_aware: bool = False  # kills wait for the job's SLA policy (``updates.sla``)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -25,13 +25,19 @@ from aurora_provider.framework.updates.active import (
 )
 from aurora_provider.framework.updates.instance import Next, decide
 from aurora_provider.framework.updates.plan import next_group, ordered
+from aurora_provider.framework.updates.sla import SlaGate
 from aurora_provider.states.instance_update import (
     InstanceUpdateState,
     done_action,
     failed_action,
     working_action,
 )
-from aurora_provider.states.update import ROLLING, UpdateStatus, awaiting_pulse, paused
+from aurora_provider.states.update import (
+    ROLLING,
+    UpdateStatus,
+    awaiting_pulse,
+    paused,
+)
 
 U = UpdateStatus
 I = InstanceUpdateState  # noqa: E741
@@ -63,13 +69,19 @@ def add_task(updates: ActiveUpdates, ch: Changes, change: UpdateChange, instance
 
 
 class UpdateEngine:
-    def __init__(self, updates: ActiveUpdates) -> None:
+    """:param sla: decides the kills of ``sla_aware`` updates (by default one asking the
+        job's configurations through ``updates``)."""
+
+    def __init__(self, updates: ActiveUpdates, sla: SlaGate | None = None) -> None:
         self._updates = updates
+        self._sla = sla or SlaGate(updates.ledger.config, updates.cluster)
 
     def during_round(self, ch: Changes) -> None:
         """One step of every active update, in the round's changes (under the ledger's lock)."""
-        for record in self._updates.records():
+        records = self._updates.records()
+        for record in records:
             self._advance(ch, record.job_key)
+        self._sla.retain(records)
 
     def _advance(self, ch: Changes, job_key: str) -> None:
         """Step one update; a broken one ends in ERROR, and its step is undone alone."""
@@ -86,7 +98,8 @@ class UpdateEngine:
             mark.undo()
             change = UpdateChange(current)
             change.set_status(U.ERROR, ch.now, None, f"internal error: {type(e).__name__}: {e}")
-        if change.changed or mark.changed():
+        # A held instance's reason is an event with no other change.
+        if change.changed or mark.changed() or change.write.events:
             updates.stage(ch, change)
 
     def _step(self, ch: Changes, change: UpdateChange) -> None:
@@ -162,7 +175,11 @@ class UpdateEngine:
         elif decision.next is Next.KILL:
             text = f"Killed for job update {r.update_id}"
             for task in decision.tasks:
-                self._updates.ledger.kill(ch, task, text)
+                # One at a time: each kill counts against the SLA of the next. A held
+                # instance is not killed while its update is paused or awaits a pulse.
+                if not r.settings.sla_aware or (change.record.status in ROLLING and
+                                                self._sla.allows(ch, change, instance, task)):
+                    self._updates.ledger.kill(ch, task, text)
         elif decision.next is Next.ADD and progress.desired is not None:
             row = add_task(self._updates, ch, change, instance, progress.desired)
             progress = progress.with_task(row.task_id)

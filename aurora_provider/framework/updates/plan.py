@@ -78,7 +78,8 @@ def settings_from_wire(config: Mapping[str, Any], instances: int) -> UpdateSetti
         max_total_failures=max_total,
         rollback_on_failure=_bool(config, "rollback_on_failure", True),
         wait_for_batch_completion=wait, pulse_interval_secs=pulse,
-        strategy=strategy, batch_sizes=sizes, autopause_after_batch=autopause)
+        strategy=strategy, batch_sizes=sizes, autopause_after_batch=autopause,
+        sla_aware=_bool(config, "sla_aware", False))
 
 
 def ordered(instances: Sequence[int], forward: bool) -> list[int]:
