@@ -118,8 +118,13 @@ def _killall(key: Key, message: str | None = None) -> Parts:
     return _kill(key, None, message)
 
 
-def _restart(key: Key, instances: Sequence[int] | None = None, batch_size: int = 1) -> Parts:
-    return Parts(key_parts(key), {"instances": _listed(instances), "batch_size": batch_size})
+def _restart(key: Key, instances: Sequence[int] | None = None, batch_size: int = 1, *,
+             watch_secs: float = 0, max_per_instance_failures: int = 0,
+             max_total_failures: int = 0) -> Parts:
+    return Parts(key_parts(key), {
+        "instances": _listed(instances), "batch_size": batch_size, "watch_secs": watch_secs,
+        "max_per_instance_failures": max_per_instance_failures,
+        "max_total_failures": max_total_failures})
 
 
 def _add_instances(key: Key, template_instance: int, count: int) -> Parts:

@@ -4,7 +4,8 @@ Files are read in this order, later ones overriding earlier entries of the same 
 ``/etc/aurora/clusters.json``, ``$AURORA_HOME/clusters.json`` (``~/.aurora``), and the file
 named by ``AURORA_CLUSTERS``. Each holds a list of clusters (or ``{"clusters": [...]}``):
 ``{"name": "devcluster", "scheduler_uri": "http://127.0.0.1:8081",
-"auth_token_file": "~/.aurora/token"}``. ``devcluster`` is built in.
+"auth_token_file": "~/.aurora/token", "ui_url": "http://127.0.0.1:8080"}`` (``ui_url``:
+Airflow's UI, for ``aurora job open``). ``devcluster`` is built in.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ class Cluster:
     name: str
     scheduler_uri: str
     auth_token_file: str | None = None
+    ui_url: str | None = None  # Airflow's UI, where the Aurora pages are
 
     def client(self, **kwargs: Any) -> SchedulerClient:
         return SchedulerClient(self.scheduler_uri, token_file=self.auth_token_file, **kwargs)
 
 
-BUILT_IN = Cluster("devcluster", DEFAULT_URL)
+BUILT_IN = Cluster("devcluster", DEFAULT_URL, ui_url="http://127.0.0.1:8080")
 
 
 def cluster_files() -> list[Path]:
@@ -68,8 +70,14 @@ def _read(path: Path) -> list[Cluster]:
             raise ClusterError(
                 f"{path}: cluster {entry['name']!r} needs \"scheduler_uri\" as an http(s) URL")
         token_file = entry.get("auth_token_file")
+        ui_url = entry.get("ui_url")
+        if ui_url is not None and (not isinstance(ui_url, str)
+                                   or not ui_url.startswith(("http://", "https://"))):
+            raise ClusterError(f"{path}: cluster {entry['name']!r}: \"ui_url\" must be an "
+                               "http(s) URL")
         found.append(Cluster(entry["name"], uri.rstrip("/"),
-                             str(token_file) if token_file else None))
+                             str(token_file) if token_file else None,
+                             ui_url.rstrip("/") if ui_url else None))
     return found
 
 

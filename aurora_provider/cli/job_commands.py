@@ -1,4 +1,5 @@
-"""``aurora job create|kill|killall|restart|status|list|diff|add``: talking to a scheduler.
+"""``aurora job create|add``, and the other scheduler verbs of ``job`` from their modules
+(``VERB_MODULES``: kill/killall, restart, status/list, diff, open).
 
 The job key's cluster picks the scheduler from ``clusters.json`` (see ``clusters``); every
 verb takes ``--json`` for scripts. Errors are one line on stderr and exit status 1.
@@ -7,12 +8,13 @@ verb takes ``--json`` for scripts. Errors are one line on stderr and exit status
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 from typing import Any
 
 from aurora_provider.api import SchedulerClient
 from aurora_provider.api import models as m
-from aurora_provider.cli.clusters import ClusterError, get_cluster
+from aurora_provider.cli.clusters import ClusterError
 from aurora_provider.cli.common import add_config_arguments, pick_job
 from aurora_provider.cli.entry import WaitTimeout
 from aurora_provider.cli.progress import Progress
@@ -20,13 +22,20 @@ from aurora_provider.cli.scheduler_cli import (
     Handler,
     add_verb,
     client_for,
-    parse_instances,
     print_json,
     split_key,
 )
 from aurora_provider.config import JobKey, job_to_wire
-from aurora_provider.states.restart import RestartState
 from aurora_provider.states.task import TaskState
+
+# The verbs of their own modules, registered with these.
+VERB_MODULES: tuple[str, ...] = (
+    "aurora_provider.cli.job_kill",
+    "aurora_provider.cli.job_restart",
+    "aurora_provider.cli.job_status",
+    "aurora_provider.cli.job_diff",
+    "aurora_provider.cli.job_open",
+)
 
 # What ``create --wait-until`` waits for.
 WAIT_UNTIL = (TaskState.RUNNING, TaskState.FINISHED)
@@ -95,71 +104,7 @@ def create(args: argparse.Namespace) -> int:
     return 0 if finished else 1
 
 
-# -- kill, killall, restart, add ----------------------------------------------------------
-
-
-def kill(args: argparse.Namespace) -> int:
-    key, spec = split_key(args.instance_key, with_instances=True)
-    if spec is None:
-        raise ClusterError(f"{args.instance_key!r}: name the instances, e.g. {key}/0,2-4 "
-                           "(or use 'aurora job killall')")
-    return _kill(args, key, parse_instances(spec))
-
-
-def killall(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    return _kill(args, key, None)
-
-
-def _kill(args: argparse.Namespace, key: JobKey, instances: list[int] | None) -> int:
-    """Kill ``instances`` (None: all), wait for them if asked, and say what was done."""
-    with client_for(key) as client:
-        result = client.kill(key, instances, args.message)
-        if args.wait:
-            _wait_killed(client, key, set(result.killed))
-    if args.json:
-        print_json(result)
-    else:
-        print(f"{len(result.killed)} task(s) of {result.key} asked to stop")
-    return 0
-
-
-def _wait_killed(client: SchedulerClient, key: JobKey, task_ids: set[str]) -> None:
-    progress = Progress(f"waiting for {len(task_ids)} task(s) of {key} to stop")
-    try:
-        while True:
-            # Only the active tasks are read: the first terminal one ends the listing.
-            active = client.job_task_lists(key, terminal_limit=0).active
-            left = [t for t in active if t.task_id in task_ids]
-            progress.update(f"{len(left)} still stopping")
-            if not left:
-                return
-            time.sleep(0.5)
-    finally:
-        progress.close()
-
-
-def restart(args: argparse.Namespace) -> int:
-    key, spec = split_key(args.job_key, with_instances=True)
-    instances = parse_instances(spec) if spec else None
-    with client_for(key) as client:
-        result = client.restart(key, instances, args.batch_size)
-        if args.wait:
-            progress = Progress(f"restarting {key} in batches of {args.batch_size}")
-            try:
-                while result.state is RestartState.ACTIVE:
-                    time.sleep(0.5)
-                    result = client.restart_status(key)
-                    progress.update(f"{len(result.done)} done, in flight {result.in_flight}, "
-                                    f"{len(result.pending)} pending")
-            finally:
-                progress.close()
-    if args.json:
-        print_json(result)
-    else:
-        print(f"restart of {result.key}: {result.state} ({len(result.done)} done, "
-              f"{len(result.pending) + len(result.in_flight)} to go)")
-    return 0 if result.state is not RestartState.ABORTED else 1
+# -- add ----------------------------------------------------------------------------------
 
 
 def add(args: argparse.Namespace) -> int:
@@ -177,78 +122,6 @@ def add(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- status, list, diff -------------------------------------------------------------------------
-
-
-def _task_line(t: m.TaskModel) -> str:
-    ports = ", ".join(f"{n}={p}" for n, p in sorted(t.ports.items()))
-    where = f" on {t.host}" if t.host else ""
-    extra = f" [{ports}]" if ports else ""
-    why = t.message or t.pending_reason
-    return (f"  instance {t.instance}: {t.status}{where}{extra}"
-            f"{f' - {why}' if why else ''}\n    {t.task_id}")
-
-
-def status(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    with client_for(key) as client:
-        summary = client.job_summary(key)
-        tasks = client.job_task_lists(key, events=True)
-    result = m.JobStatus(key=tasks.key, exists=summary.exists, active=tasks.active,
-                         terminal=tasks.terminal)
-    if args.json:
-        print_json(result)
-        return 0
-    print(f"job {result.key}: {len(result.active)} active, {len(result.terminal)} terminal")
-    if result.active:
-        print("active tasks:")
-        for t in sorted(result.active, key=lambda t: t.instance):
-            print(_task_line(t))
-    if result.terminal:
-        print("terminal tasks:")
-        for t in sorted(result.terminal, key=lambda t: (t.instance, t.status_at)):
-            print(_task_line(t))
-            for e in t.events:
-                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.timestamp))
-                print(f"      {stamp} {e.status}{f' {e.message}' if e.message else ''}")
-    return 0
-
-
-def list_jobs(args: argparse.Namespace) -> int:
-    # A shorter key matches everything below it: "devcluster" or "devcluster/www".
-    pattern = args.pattern
-    if pattern.count("/") < 3 and not pattern.endswith("*"):
-        pattern = f"{pattern.rstrip('/')}/*"
-    cluster_name = pattern.split("/", 1)[0]
-    with get_cluster(cluster_name).client() as client:
-        result = client.list_jobs(pattern)
-    if args.json:
-        print_json(result)
-        return 0
-    for job in result.jobs:
-        print(job.key)
-    return 0
-
-
-def diff(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    wire = job_to_wire(pick_job(args))
-    with client_for(key) as client:
-        result = client.diff(wire)
-    if args.json:
-        print_json(result)
-        return 0
-    for label, instances in (("add", result.add), ("remove", result.remove),
-                             ("update", result.update), ("unchanged", result.unchanged)):
-        if instances:
-            print(f"{label}: instances {instances}")
-    for line in result.changes:
-        print(f"  {line}")
-    if not (result.add or result.remove or result.update or result.changes):
-        print("no changes")
-    return 0
-
-
 # -- registration -------------------------------------------------------------------------------
 
 
@@ -262,31 +135,8 @@ def register_verbs(verbs: Any) -> None:
     p.add_argument("--wait-until", choices=[s.value for s in WAIT_UNTIL])
     p.add_argument("--wait-timeout", type=float, metavar="SECS")
 
-    p = verb("kill", kill, "kill some instances of a job")
-    p.add_argument("instance_key", metavar="CLUSTER/ROLE/ENV/NAME/INSTANCES")
-    p.add_argument("--message")
-    p.add_argument("--wait", action="store_true", help="wait until the tasks stopped")
-
-    p = verb("killall", killall, "kill every instance of a job")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
-    p.add_argument("--message")
-    p.add_argument("--wait", action="store_true", help="wait until the tasks stopped")
-
-    p = verb("restart", restart, "restart a job's instances in rolling batches")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME[/INSTANCES]")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--wait", action="store_true", help="wait until the restart is done")
-
-    p = verb("status", status, "show a job's active and terminal tasks")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
-
-    p = verb("list", list_jobs, "list jobs matching a pattern (CLUSTER/ROLE/ENV/NAME, globs)")
-    p.add_argument("pattern", metavar="PATTERN")
-
-    p = verb("diff", diff, "compare a configuration file with the running job")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
-    add_config_arguments(p)
-
     p = verb("add", add, "add instances copying an existing instance's configuration")
     p.add_argument("instance_key", metavar="CLUSTER/ROLE/ENV/NAME/INSTANCE")
     p.add_argument("count", type=int, metavar="COUNT")
+    for module in VERB_MODULES:
+        importlib.import_module(module).register_verbs(verbs)

@@ -2,12 +2,14 @@
 
 Updates run in the scheduler (they survive the CLI and the scheduler restarting); these verbs
 start, control and watch them. Every verb takes ``--json``. ``start --wait`` and ``wait`` exit
-with 0 when the update rolled forward, 1 otherwise.
+with 0 when the update rolled forward, 1 otherwise; ``rollback --wait`` with 0 when it rolled
+back, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -67,12 +69,16 @@ def wait_update(client: SchedulerClient, key: JobKey, update_id: str,
         progress.close()
 
 
-def _finish(details: m.UpdateDetails, as_json: bool) -> int:
+def _finish(details: m.UpdateDetails, as_json: bool,
+            success: UpdateStatus = UpdateStatus.ROLLED_FORWARD) -> int:
     if as_json:
         print_json(details)
     else:
         print(f"update {details.update_id} of {details.key}: {details.status}")
-    return 0 if details.status is UpdateStatus.ROLLED_FORWARD else 1
+    if details.status is not success and not as_json:
+        print(f"update {details.update_id} of {details.key} ended {details.status}, not "
+              f"{success}", file=sys.stderr)
+    return 0 if details.status is success else 1
 
 
 def start(args: argparse.Namespace) -> int:
@@ -101,6 +107,9 @@ def _control(verb: str) -> Handler:
                 result = client.pulse_update(key)
             else:
                 result = getattr(client, f"{verb}_update")(key, args.message)
+            if getattr(args, "wait", False):  # rollback --wait
+                details = wait_update(client, key, result.update_id, args.wait_timeout)
+                return _finish(details, args.json, UpdateStatus.ROLLED_BACK)
         if args.json:
             print_json(result)
         else:
@@ -187,6 +196,10 @@ def register(nouns: Any) -> None:
         p = verb(name, _control(name), text)
         p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
         p.add_argument("--message")
+        if name == "rollback":
+            p.add_argument("--wait", action="store_true",
+                           help="wait until the rollback ends (exit 0 if ROLLED_BACK)")
+            p.add_argument("--wait-timeout", type=float, metavar="SECS")
     p = verb("pulse", _control("pulse"), "pulse the job's coordinated update")
     p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
 

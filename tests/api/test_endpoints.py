@@ -42,6 +42,7 @@ SAMPLES: dict[str, Any] = {
     "status": "active", "limit": 5, "cpu": 1.5, "ram_mb": 1024.0, "disk_mb": 2048.0,
     "hosts": ["h1", "h2"], "percentage": 50.0, "backup_id": "b-1", "work_dir": "/w",
     "states": ["FINISHED"], "cursor": "a0:r-e-n-0-abc", "events": True,
+    "watch_secs": 1.5, "max_per_instance_failures": 1, "max_total_failures": 2,
 }
 
 
@@ -90,7 +91,9 @@ def test_every_path_parameter_is_filled(name: str) -> None:
     ("killall", ("c/r/e/n",), {},
      Request("POST", "/api/v1/jobs/r/e/n/kill", {"instances": None, "message": None})),
     ("restart", ("r/e/n",), {},
-     Request("POST", "/api/v1/jobs/r/e/n/restart", {"instances": None, "batch_size": 1})),
+     Request("POST", "/api/v1/jobs/r/e/n/restart", {
+        "instances": None, "batch_size": 1, "watch_secs": 0, "max_per_instance_failures": 0,
+        "max_total_failures": 0})),
     ("diff", (WIRE,), {}, Request("POST", "/api/v1/jobs/r/e/n/diff", {"job": WIRE})),
     ("create_job", (m.JobConfiguration.model_validate({**WIRE, "task": {
         "resources": {"cpu": 1, "ram_mb": 8, "disk_mb": 8},

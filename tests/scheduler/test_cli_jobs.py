@@ -56,7 +56,8 @@ def test_job_lifecycle_through_the_cli(cli_env: Path,
     assert '"sleep 600" -> "sleep 300"' in out
     code, out, _ = run(capsys, "job", "add", f"{key}/0", "1", "--json")
     assert json.loads(out)["instances"] == [2]
-    code, out, _ = run(capsys, "job", "restart", f"{key}/0,1", "--batch-size", "2", "--wait")
+    code, out, _ = run(capsys, "job", "restart", f"{key}/0,1", "--batch-size", "2",
+                       "--watch-secs", "0", "--wait")
     assert code == 0 and "DONE" in out
     code, out, _ = run(capsys, "job", "kill", f"{key}/2", "--wait")
     assert code == 0 and "1 task(s)" in out
@@ -79,7 +80,9 @@ def test_diff_of_an_instance_count_adds_and_updates_nothing(
     code, out, err = run(capsys, "job", "diff", key, str(config), "--bind", "naptime=600",
                          "--bind", "count=3")
     assert code == 0, err
-    assert out.splitlines() == ["add: instances [2]", "unchanged: instances [0, 1]"]
+    # The verdict, then the unified diff of the two configurations.
+    assert out.splitlines()[:2] == ["add: instances [2]", "unchanged: instances [0, 1]"]
+    assert {'-  "instances": 2,', '+  "instances": 3,'} <= set(out.splitlines())
     code, out, _ = run(capsys, "job", "diff", key, str(config), "--bind", "naptime=600",
                        "--bind", "count=2", "--json")
     diff = json.loads(out)

@@ -131,6 +131,15 @@ class KillRequest(Strict):
 class RestartRequest(Strict):
     instances: list[Instance] | None = Field(default=None, max_length=MAX_INSTANCES)
     batch_size: InstanceCount = 1
+    watch_secs: float = Field(
+        default=0, ge=0, le=MAX_NUMBER,
+        description="an instance is restarted once its replacement is RUNNING this long")
+    max_per_instance_failures: int = Field(
+        default=0, ge=-1, le=MAX_NUMBER,
+        description="failed replacements an instance may have (-1: no limit)")
+    max_total_failures: int = Field(
+        default=0, ge=0, le=MAX_NUMBER,
+        description="failed instances the restart may have before it is FAILED")
 
 
 class AddInstancesRequest(Strict):
@@ -209,6 +218,11 @@ class RestartModel(BaseModel):
     started_at: float
     updated_at: float
     message: str | None = None
+    watch_secs: float = 0
+    max_per_instance_failures: int = 0
+    max_total_failures: int = 0
+    failed: list[int] = []  # instances over their failure limit
+    failures: dict[str, int] = {}  # instance -> its failed replacements
 
 
 class AddInstancesResponse(BaseModel):

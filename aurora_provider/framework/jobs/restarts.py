@@ -1,20 +1,27 @@
-"""Rolling restarts: ``batch_size`` instances at a time, the next batch once all replacements
-of the current one are RUNNING.
+"""Rolling restarts, as Aurora's client ran them: ``batch_size`` instances at a time, the
+next batch once every instance of the current one is restarted.
 
-Each restart is a ``RestartRow`` (persisted), so it survives a scheduler restart. It advances
-inside the scheduling round (a round step), on the round's changes, so a replacement seen
-RUNNING lets the next batch start in the same round.
+An instance counts as restarted once its replacement has been RUNNING for ``watch_secs``.
+Each replacement that dies before (the scheduler reschedules it) is a failure of the
+instance; more than ``max_per_instance_failures`` (-1: no limit) and the instance failed;
+more than ``max_total_failures`` failed instances and the restart is FAILED, with a message
+naming them, and the instances still pending are left alone.
+
+Each restart is a ``RestartRow`` (persisted, with what it counted), so it survives a
+scheduler restart. It advances inside the scheduling round (a round step), which also runs
+when nothing changed, so a replacement's watch ends on time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from aurora_provider.api.errors import Conflict, InvalidRequest, JobNotFound, NotFound
 from aurora_provider.framework.core.changes import Changes
 from aurora_provider.framework.core.ledger import TaskLedger
-from aurora_provider.framework.storage.rows import RestartRow
+from aurora_provider.framework.storage.restarts import RestartLimits
+from aurora_provider.framework.storage.rows import RestartRow, TaskRow
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.states.restart import MACHINE, RestartState
 from aurora_provider.states.task import TaskState, can_transition
@@ -22,35 +29,80 @@ from aurora_provider.states.task import TaskState, can_transition
 S = TaskState
 
 
+@dataclass
+class _Progress:
+    """A restart's counters while one step changes them."""
+
+    in_flight: dict[int, str]
+    done: list[int]
+    failures: dict[int, int]
+    failed: list[int]
+    watching: dict[int, str]
+
+    @classmethod
+    def of(cls, r: RestartRow) -> _Progress:
+        return cls(dict(r.in_flight), list(r.done), dict(r.failures), list(r.failed),
+                   dict(r.watching))
+
+    def finish(self, instance: int, *, failed: bool) -> None:
+        del self.in_flight[instance]
+        self.watching.pop(instance, None)
+        (self.failed if failed else self.done).append(instance)
+
+
+def _watch(restart: RestartRow, p: _Progress, instance: int, old_id: str,
+           current: TaskRow | None, now: float) -> None:
+    """Judge one instance in flight: still stopping, watched, restarted or failed."""
+    seen = p.watching.get(instance)
+    if current is None:
+        # No active task: nothing was running to restart, or the replacement ended and
+        # nothing replaces it (a job that is not a service): that one is a failure.
+        p.finish(instance, failed=seen is not None)
+        return
+    if current.task_id == old_id:
+        return  # the old task is still stopping
+    if seen is not None and seen != current.task_id:
+        p.failures[instance] = p.failures.get(instance, 0) + 1  # the last replacement died
+    p.watching[instance] = current.task_id
+    limit = restart.max_per_instance_failures
+    if limit >= 0 and p.failures.get(instance, 0) > limit:
+        p.finish(instance, failed=True)
+    elif current.status is S.RUNNING and now - current.status_at >= restart.watch_secs:
+        p.finish(instance, failed=False)
+
+
 def advance(ch: Changes, restart: RestartRow, ledger: TaskLedger) -> RestartRow:
-    """One step of a restart: finish the batch in flight, then start the next."""
+    """One step of a restart: judge the batch in flight, then start the next."""
     by_instance = {r.instance: r for r in ch.job_tasks(restart.job_key)}
-    in_flight = dict(restart.in_flight)
-    done = list(restart.done)
+    p = _Progress.of(restart)
     for instance, old_id in restart.in_flight.items():
-        current = by_instance.get(instance)
-        if current is None or (current.task_id != old_id and current.status is S.RUNNING):
-            del in_flight[instance]
-            done.append(instance)
+        _watch(restart, p, instance, old_id, by_instance.get(instance), ch.now)
     pending = list(restart.pending)
-    if not in_flight and pending:
+    state, message = restart.state, restart.message
+    if len(p.failed) > restart.max_total_failures:
+        state = MACHINE.transition(f"{restart.restart_id}", state, RestartState.FAILED)
+        message = (f"instances {sorted(p.failed)} failed (each more than "
+                   f"{restart.max_per_instance_failures} failed replacement(s)), more than "
+                   f"--max-total-failures {restart.max_total_failures}; not restarted: "
+                   f"{sorted(pending) or 'none'}")
+    elif not p.in_flight and pending:
         batch, pending = pending[:restart.batch_size], pending[restart.batch_size:]
         for instance in batch:
             current = by_instance.get(instance)
             if current is not None and can_transition(current.status, S.RESTARTING):
                 ledger.move(ch, current, S.RESTARTING, "Restarting by user request")
                 ch.kills.append(current.task_id)
-                in_flight[instance] = current.task_id
+                p.in_flight[instance] = current.task_id
             else:
-                done.append(instance)  # nothing running to restart
-    state = restart.state
-    if not pending and not in_flight:
+                p.done.append(instance)  # nothing running to restart
+    if state is RestartState.ACTIVE and not pending and not p.in_flight:
         state = MACHINE.transition(f"{restart.restart_id}", state, RestartState.DONE)
-    if (pending, in_flight, done, state) == (list(restart.pending), dict(restart.in_flight),
-                                            list(restart.done), restart.state):
+    changed = replace(restart, state=state, message=message, pending=tuple(pending),
+                      in_flight=p.in_flight, done=tuple(p.done), failures=p.failures,
+                      failed=tuple(p.failed), watching=p.watching)
+    if changed == restart:
         return restart
-    return replace(restart, state=state, pending=tuple(pending), in_flight=in_flight,
-                   done=tuple(done), updated_at=ch.now)
+    return replace(changed, updated_at=ch.now)
 
 
 class RollingRestarts:
@@ -77,7 +129,7 @@ class RollingRestarts:
         return None
 
     def start(self, job_key: str, instances: Sequence[int] | None,
-              batch_size: int) -> RestartRow:
+              limits: RestartLimits) -> RestartRow:
         """Restart ``instances`` (None: all) of a job with active tasks (call with the
         ledger's lock held, after the job's guards)."""
         full = f"{self._cluster}/{job_key}"
@@ -93,7 +145,7 @@ class RollingRestarts:
                 raise InvalidRequest(f"job {full} has no active instances {missing}")
             present = sorted(set(instances))
         with self._store.transaction() as tx:
-            row = self._store.restarts.add(tx, job_key, batch_size, present,
+            row = self._store.restarts.add(tx, job_key, limits, present,
                                            self._ledger.now())
         self._active[job_key] = row
         return row

@@ -26,6 +26,7 @@ from aurora_provider.framework.jobs.pages import JobPages
 from aurora_provider.framework.jobs.restarts import RollingRestarts
 from aurora_provider.framework.jobs.status import restart_model, task_document, task_model
 from aurora_provider.framework.model.job_config import JobConfig
+from aurora_provider.framework.storage.restarts import RestartLimits
 from aurora_provider.framework.storage.rows import JobRow
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.states.task import TERMINAL
@@ -97,11 +98,14 @@ class JobService:
             ledger.commit(ch)
         return m.KillResponse(key=self._full(job_key), killed=sorted(killed))
 
-    def restart(self, job_key: str, instances: Sequence[int] | None,
-                batch_size: int) -> m.RestartModel:
+    def restart(self, job_key: str, instances: Sequence[int] | None, batch_size: int = 1, *,
+                watch_secs: float = 0, max_per_instance_failures: int = 0,
+                max_total_failures: int = 0) -> m.RestartModel:
+        limits = RestartLimits(batch_size, watch_secs, max_per_instance_failures,
+                               max_total_failures)
         with self._ledger.lock:
             self._guards.check(job_key)
-            row = self._restarts.start(job_key, instances, batch_size)
+            row = self._restarts.start(job_key, instances, limits)
         return restart_model(self.cluster, row)
 
     def restart_status(self, job_key: str) -> m.RestartModel:

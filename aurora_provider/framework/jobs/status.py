@@ -34,4 +34,7 @@ def restart_model(cluster: str, row: RestartRow) -> m.RestartModel:
         "restart_id": row.restart_id, "key": f"{cluster}/{row.job_key}",
         "state": row.state.value, "batch_size": row.batch_size, "pending": list(row.pending),
         "in_flight": sorted(row.in_flight), "done": list(row.done),
-        "started_at": row.started_at, "updated_at": row.updated_at, "message": row.message})
+        "started_at": row.started_at, "updated_at": row.updated_at, "message": row.message,
+        "watch_secs": row.watch_secs, "max_per_instance_failures": row.max_per_instance_failures,
+        "max_total_failures": row.max_total_failures, "failed": list(row.failed),
+        "failures": {str(i): n for i, n in sorted(row.failures.items())}})

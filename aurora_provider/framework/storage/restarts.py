@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,27 +19,50 @@ def _row(r: sa.Row[Any]) -> RestartRow:
         restart_id=r.restart_id, job_key=r.job_key, state=RestartState(r.state),
         batch_size=r.batch_size, pending=tuple(r.pending),
         in_flight={int(k): v for k, v in r.in_flight.items()}, done=tuple(r.done),
-        started_at=r.started_at, updated_at=r.updated_at, message=r.message)
+        started_at=r.started_at, updated_at=r.updated_at, message=r.message,
+        watch_secs=r.watch_secs, max_per_instance_failures=r.max_per_instance_failures,
+        max_total_failures=r.max_total_failures,
+        failures={int(k): int(v) for k, v in r.failures.items()}, failed=tuple(r.failed),
+        watching={int(k): v for k, v in r.watching.items()})
+
+
+@dataclass(frozen=True)
+class RestartLimits:
+    """How a restart judges its instances (Aurora's restart options)."""
+
+    batch_size: int = 1
+    watch_secs: float = 0.0
+    max_per_instance_failures: int = 0
+    max_total_failures: int = 0
 
 
 class RestartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add(self, tx: Transaction, job_key: str, batch_size: int, instances: Sequence[int],
-            now: float) -> RestartRow:
+    def add(self, tx: Transaction, job_key: str, limits: RestartLimits,
+            instances: Sequence[int], now: float) -> RestartRow:
+        row = RestartRow(
+            0, job_key, RestartState.ACTIVE, limits.batch_size, tuple(instances), {}, (), now,
+            now, watch_secs=limits.watch_secs,
+            max_per_instance_failures=limits.max_per_instance_failures,
+            max_total_failures=limits.max_total_failures)
         restart_id = tx.insert(restarts, {
-            "job_key": job_key, "state": RestartState.ACTIVE.value, "batch_size": batch_size,
+            "job_key": job_key, "state": row.state.value, "batch_size": row.batch_size,
             "pending": list(instances), "in_flight": {}, "done": [], "started_at": now,
-            "updated_at": now})
-        return RestartRow(restart_id, job_key, RestartState.ACTIVE, batch_size,
-                          tuple(instances), {}, (), now, now)
+            "updated_at": now, "watch_secs": row.watch_secs,
+            "max_per_instance_failures": row.max_per_instance_failures,
+            "max_total_failures": row.max_total_failures, "failures": {}, "failed": [],
+            "watching": {}})
+        return replace(row, restart_id=restart_id)
 
     def save(self, tx: Transaction, row: RestartRow) -> None:
         tx.execute(restarts.update().where(restarts.c.restart_id == row.restart_id).values(
             state=row.state.value, pending=list(row.pending),
             in_flight={str(k): v for k, v in row.in_flight.items()}, done=list(row.done),
-            updated_at=row.updated_at, message=row.message))
+            updated_at=row.updated_at, message=row.message,
+            failures={str(k): v for k, v in row.failures.items()}, failed=list(row.failed),
+            watching={str(k): v for k, v in row.watching.items()}))
 
     def restarts(self, *, job_key: str | None = None,
                  active_only: bool = False) -> list[RestartRow]:

@@ -70,3 +70,12 @@ class RestartRow:
     started_at: float
     updated_at: float
     message: str | None = None
+    # Aurora's restart limits: a replacement counts once RUNNING for ``watch_secs``; an
+    # instance fails when its replacements fail more than ``max_per_instance_failures``
+    # times (-1: no limit), the restart when more than ``max_total_failures`` instances do.
+    watch_secs: float = 0.0
+    max_per_instance_failures: int = 0
+    max_total_failures: int = 0
+    failures: Mapping[int, int] = field(default_factory=dict)  # instance -> failed replacements
+    failed: tuple[int, ...] = ()  # instances over the per-instance limit
+    watching: Mapping[int, str] = field(default_factory=dict)  # instance -> its replacement

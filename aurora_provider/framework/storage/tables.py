@@ -80,6 +80,12 @@ restarts = sa.Table(
     sa.Column("started_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("message", sa.Text, nullable=True),
+    sa.Column("watch_secs", sa.Float, nullable=False, server_default="0"),
+    sa.Column("max_per_instance_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_total_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failures", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("failed", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("watching", sa.JSON, nullable=False, server_default="{}"),
 )
 
 # -- job updates ------------------------------------------------------------------------------

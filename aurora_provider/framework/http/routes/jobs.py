@@ -75,7 +75,10 @@ def kill(key: OwnedJob, body: m.KillRequest, services: Services,
 
 @router.post(JOB + "/restart", response_model=m.RestartModel, status_code=202)
 def restart(key: OwnedJob, body: m.RestartRequest, services: Services) -> m.RestartModel:
-    return services.jobs.restart(key, body.instances, body.batch_size)
+    return services.jobs.restart(
+        key, body.instances, body.batch_size, watch_secs=body.watch_secs,
+        max_per_instance_failures=body.max_per_instance_failures,
+        max_total_failures=body.max_total_failures)
 
 
 @router.get(JOB + "/restart", response_model=m.RestartModel)
