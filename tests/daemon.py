@@ -92,6 +92,17 @@ class Daemon:
             eventually(self._healthy, timeout=30, interval=0.1,
                        what=f"scheduler on {self.url}")
 
+    def refused_start(self) -> tuple[int, list[str]]:
+        """Start a daemon that is expected to stop at once: its exit code and log lines."""
+        self.start(wait=False)
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise
+        return code, self.log.read_text().strip().splitlines()
+
     def _healthy(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(f"scheduler exited: {self.log.read_text()[-2000:]}")

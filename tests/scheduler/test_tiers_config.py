@@ -4,7 +4,6 @@ preemption on the real daemon; a bad file stops the start with one line."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,15 +65,8 @@ def test_bad_tier_file_stops_the_start_in_one_line(tmp_path: Path, content: str,
                                                    says: str) -> None:
     bad = tmp_path / "tiers.json"
     bad.write_text(content)
-    d = Daemon(tmp_path / "work", tmp_path / "home", ["--tier-config", str(bad)])
-    d.start(wait=False)
-    assert d.proc is not None
-    try:
-        code = d.proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        d.stop()
-        raise
-    lines = d.log.read_text().strip().splitlines()
+    daemon = Daemon(tmp_path / "work", tmp_path / "home", ["--tier-config", str(bad)])
+    code, lines = daemon.refused_start()
     assert code == 1
     assert lines == [lines[0]] and lines[0].startswith(f"aurora-scheduler: --tier-config {bad}")
     assert says in lines[0]

@@ -5,7 +5,6 @@ file stops the start in one line. The queue's bound is checked on the sender its
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -185,15 +184,8 @@ def test_bad_webhook_file_stops_the_start_in_one_line(tmp_path: Path, content: s
                                                       says: str) -> None:
     bad = tmp_path / "webhook.json"
     bad.write_text(content)
-    d = Daemon(tmp_path / "work", tmp_path / "home", ["--webhook-config", str(bad)])
-    d.start(wait=False)
-    assert d.proc is not None
-    try:
-        code = d.proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        d.stop()
-        raise
-    lines = d.log.read_text().strip().splitlines()
+    daemon = Daemon(tmp_path / "work", tmp_path / "home", ["--webhook-config", str(bad)])
+    code, lines = daemon.refused_start()
     assert code == 1 and len(lines) == 1
     assert lines[0].startswith(f"aurora-scheduler: --webhook-config {bad}") and says in lines[0]
 
