@@ -12,6 +12,7 @@ import pytest
 from starlette.routing import Match
 
 from aurora_provider.cli.aurora import main
+from aurora_provider.config import JobKey
 from observer_plugin.ui.app import create_app
 from tests.daemon import Daemon
 
@@ -56,7 +57,7 @@ def create(capsys: pytest.CaptureFixture[str], config: Path, key: str, *, count:
 
 
 def test_kill_goes_in_batches_and_stops_over_the_failure_limit(
-        config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        config: Path, daemon: Daemon, capsys: pytest.CaptureFixture[str]) -> None:
     key = "devcluster/www/test/batched"
     create(capsys, config, key, count=3)
     code, out, err = run(capsys, "job", "kill", f"{key}/0-2", "--batch-size", "2")
@@ -73,9 +74,16 @@ def test_kill_goes_in_batches_and_stops_over_the_failure_limit(
                          "--wait-timeout", "0")
     assert code == 1
     assert "1 batch(es) not gone within 0 s" in err and "not killed: [0, 1, 2]" in err
+    # Instance 0 was asked to stop; once it is gone, the next kill finds only the others.
+    client = daemon.client()
+    deadline = time.monotonic() + 30
+    while any(t.instance == 0 for t in
+              client.job_task_lists(JobKey.parse(key), terminal_limit=0).active):
+        assert time.monotonic() < deadline, "instance 0 never stopped"
+        time.sleep(0.1)
     code, out, err = run(capsys, "job", "killall", key, "--no-batching", "--json")
     assert code == 0, err
-    assert len(json.loads(out)["killed"]) == 2  # instance 0 was already asked to stop
+    assert len(json.loads(out)["killed"]) == 2
 
 
 def test_restart_watches_each_instance(config: Path,
