@@ -23,12 +23,15 @@ from typing import Any, BinaryIO
 
 from aurora_provider.states.executor_task import ExecutorTaskState
 
+from .core.containers import image_of as container_image
+from .core.containers import removal_argv as container_removal_argv
 from .core.gc import GcReport, collect_garbage
 from .core.logs import run_log_dir
 from .core.paths import TaskPaths, disk_usage
 from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
 from .core.users import TaskUser, task_user, untraversable
 from .errors import CheckpointError, ExecutorError, InvalidTask, OutsideSandbox
+from .services.announcer import checked_root as serverset_root
 
 __all__ = [
     "CheckpointReader",
@@ -42,12 +45,15 @@ __all__ = [
     "TaskUser",
     "TaskView",
     "collect_garbage",
+    "container_image",
+    "container_removal_argv",
     "disk_usage",
     "kill_task",
     "logs_listing",
     "open_inside",
     "run_log_dir",
     "runner_argv",
+    "serverset_root",
     "untraversable",
 ]
 
@@ -62,8 +68,11 @@ def runner_argv(
     sandbox: str,
     checkpoint_root: str,
     announcer_ensemble: str | None = None,
+    announcer_zk_path_prefix: str | None = None,
     prebind: bool = False,
     setuid: str | None = None,
+    container: Mapping[str, Any] | None = None,
+    container_runtime: str | None = None,
 ) -> list[str]:
     """The command that runs the task in the foreground (spawn it in its own session).
 
@@ -78,12 +87,21 @@ def runner_argv(
     if setuid is not None:
         task_user(setuid)
     source = ["--executor-data", str(executor_data)]
-    if prebind:
+    in_container = container is not None and container_runtime is not None
+    if prebind or announcer_zk_path_prefix is not None or in_container:
         from .runner_main import spec_from_executor_data
+        from .services.announcer import names_own_path, under_root
 
         spec = spec_from_executor_data(
             Path(executor_data), task_id, instance, dict(ports), hostname
         )
+        if announcer_zk_path_prefix is not None:
+            own = names_own_path(Path(executor_data).read_text())
+            spec = under_root(spec, announcer_zk_path_prefix, own_path=own)
+        if container is not None and container_runtime is not None:
+            from .core.containers import contained
+
+            spec = contained(spec, container_runtime, container, task_id, Path(sandbox))
         spec_path = Path(f"{executor_data}.spec.json")
         spec_path.write_text(spec.to_json())
         source = ["--task-spec", str(spec_path)]

@@ -20,6 +20,7 @@ from typing import Any
 
 from aurora_provider.errors import run_command
 
+from .enforcement import add_arguments
 from .errors import ExecutorError
 
 DEFAULT_ROOT = os.environ.get("THERMOS_CHECKPOINT_ROOT", os.path.expanduser("~/.thermos"))
@@ -38,9 +39,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .core.paths import check_task_id
     from .core.runner import Runner
     from .core.users import task_user
+    from .enforcement import from_args
     from .runner_main import EXIT_CODES, parse_ports
 
     user = task_user(args.setuid, way_out="run it without --setuid")
+    enforcement = from_args(args)
     job = _load_job(args.file, args.job, args.bind)
     ports = parse_ports(args.port)
     ports.update(free_ports([n for n in required_ports(job) if n not in ports]))
@@ -51,6 +54,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     root = Path(args.checkpoint_root)
     sandbox = Path(args.sandbox) if args.sandbox else root / task_id / "sandbox"
     spec = bind_job(job, task_id=task_id, instance=args.instance, ports=ports)
+    if args.announcer_zk_path_prefix is not None:
+        from .services.announcer import under_root
+
+        own = job.has_announce() and job.announce().has_zk_path()
+        spec = under_root(spec, args.announcer_zk_path_prefix, own_path=bool(own))
     if args.detach:
         from .api import TaskPaths
 
@@ -70,6 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             argv += ["--announcer-ensemble", args.announcer_ensemble]
         if args.setuid:
             argv += ["--setuid", args.setuid]
+        argv += enforcement.runner_argv()
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
@@ -78,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"task {task_id}: sandbox {sandbox}, ports {ports}, user {user.name}", file=sys.stderr)
     runner = Runner(
         spec, root, task_id, sandbox=sandbox, ports=ports,
-        announcer_ensemble=args.announcer_ensemble, user=user,
+        announcer_ensemble=args.announcer_ensemble, user=user, enforcement=enforcement,
     )  # fmt: skip
     state = runner.run()
     print(f"task {task_id}: {state.value}", file=sys.stderr)
@@ -208,8 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--task-id")
     run.add_argument("--detach", action="store_true")
     run.add_argument("--announcer-ensemble", metavar="HOSTS")
+    run.add_argument("--announcer-zk-path-prefix", metavar="PATH",
+                     help="the serversets' root (default /aurora): a job without its own "
+                     "zk_path announces at PATH/ROLE/ENV/NAME")
     run.add_argument("--setuid", metavar="USER",
                      help="run the task's processes as USER (as root; Thermos's --setuid)")
+    add_arguments(run)
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", parents=[common], help="show tasks")

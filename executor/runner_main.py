@@ -15,6 +15,16 @@ from aurora_provider.errors import AuroraError
 from aurora_provider.states.executor_task import ExecutorTaskState as T
 
 from .core.spec import TaskSpec
+from .enforcement import (
+    CGROUP_PARENT_FLAG,
+    DEFAULT_DISK_INTERVAL,
+    DISK_INTERVAL_FLAG,
+    NO_CGROUPS_FLAG,
+    NO_DISK_FLAG,
+    add_arguments,
+    from_args,
+    positive_seconds,
+)
 from .errors import ExecutorError
 
 EXIT_CODES = {T.SUCCESS: 0, T.FAILED: 1, T.KILLED: 2, T.LOST: 2}
@@ -51,14 +61,16 @@ def build_parser() -> Any:
     p.add_argument("--setuid", metavar="USER", help="run the task's processes as USER "
                    "(a runner that is not root may name only its own user); a resumed "
                    "task runs as its checkpoint says")
+    add_arguments(p)
     return p
 
 
 _VALUED = {
     "--executor-data", "--task-spec", "--task-id", "--instance", "--hostname", "--port",
     "--sandbox", "--checkpoint-root", "--announcer-ensemble", "--sample-interval", "--setuid",
+    DISK_INTERVAL_FLAG, CGROUP_PARENT_FLAG,
 }  # fmt: skip
-_FLAGS = {"--resume", "--quiet"}
+_FLAGS = {"--resume", "--quiet", NO_DISK_FLAG, NO_CGROUPS_FLAG}
 
 
 class _Args:
@@ -75,6 +87,10 @@ class _Args:
     sample_interval = 10.0
     quiet = False
     setuid: str | None = None
+    disk_collection_interval_secs = DEFAULT_DISK_INTERVAL
+    no_enforce_disk_quota = False
+    no_cgroup_limits = False
+    cgroup_parent: str | None = None
 
 
 def parse_args(argv: list[str]) -> Any:
@@ -101,6 +117,8 @@ def parse_args(argv: list[str]) -> Any:
                     args.instance = int(value)
                 elif name == "sample_interval":
                     args.sample_interval = float(value)
+                elif name == "disk_collection_interval_secs":
+                    args.disk_collection_interval_secs = positive_seconds(value)
                 else:
                     setattr(args, name, value)
             else:
@@ -126,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "announcer_ensemble": args.announcer_ensemble,
             "sample_interval": args.sample_interval,
             "quiet": args.quiet,
+            "enforcement": from_args(args),
         }
         if args.resume:
             runner = load_runner(root, args.task_id, **common)

@@ -142,8 +142,10 @@ def _task_log(task_id: str, process: str, run: int, stream: str = "stdout", *,
                  query={"tail_bytes": tail_bytes})
 
 
-def _start_update(job: JobLike, message: str | None = None) -> Parts:
-    return Parts(body={"job": job_body(job), "message": message})
+def _start_update(job: JobLike, message: str | None = None,
+                  instances: Sequence[int] | None = None) -> Parts:
+    return Parts(body={"job": job_body(job), "message": message,
+                       "instances": _listed(instances)})
 
 
 def _update_details(key: Key, update_id: str | None = None) -> Parts:
@@ -190,8 +192,33 @@ def _drain(hosts: Sequence[str], percentage: float | None = None) -> Parts:
     return Parts(body={"hosts": list(hosts), "percentage": percentage})
 
 
+def _sla_drain(hosts: Sequence[str], *, percentage: float = m.DEFAULT_SLA_PERCENTAGE,
+               duration_secs: float = m.DEFAULT_SLA_DURATION_SECS,
+               timeout_secs: float = m.DEFAULT_FORCE_DRAIN_TIMEOUT_SECS) -> Parts:
+    return Parts(body={"hosts": list(hosts), "percentage": percentage,
+                       "duration_secs": duration_secs, "timeout_secs": timeout_secs})
+
+
+def _sla_hosts(percentage: float, duration_secs: float, *, hosts: Sequence[str] | None = None,
+               min_instance_count: int = m.DEFAULT_MIN_INSTANCE_COUNT,
+               job_limits: Mapping[str, tuple[float, float]] | None = None) -> Parts:
+    limits = {k: {"percentage": p, "duration_secs": d} for k, (p, d) in
+              (job_limits or {}).items()}
+    return Parts(body={"percentage": percentage, "duration_secs": duration_secs,
+                       "hosts": _listed(hosts), "min_instance_count": min_instance_count,
+                       "job_limits": limits})
+
+
 def _restore(backup_id: str, work_dir: str) -> Parts:
     return Parts({"backup_id": backup_id}, {"work_dir": work_dir})
+
+
+def _stage(backup_id: str) -> Parts:
+    return Parts(body={"backup_id": backup_id})
+
+
+def _task_ids(task_ids: Sequence[str]) -> Parts:
+    return Parts(body={"task_ids": list(task_ids)})
 
 
 def _prune(*, states: Sequence[str] | None = None, role: str | None = None,
@@ -260,7 +287,9 @@ class Endpoints:
 
     # -- job updates -------------------------------------------------------------------------
     start_update = E("POST", "/api/v1/updates", m.UpdateDetails, _start_update,
-                     "Start a rolling update of the job to this configuration (wire form).",
+                     "Start a rolling update of the job to this configuration (wire form), of "
+                     "every instance or only the instances named; a job that does not exist "
+                     "is created by it.",
                      missing=JobNotFound)
     update_details = E("GET", _UPDATE + "[/{update_id}]", m.UpdateDetails, _update_details,
                        "One update with its events: by id, else the job's active one, "
@@ -305,6 +334,11 @@ class Endpoints:
                     "Drain hosts, keeping ``percentage`` of each job RUNNING.")
     end_maintenance = E("POST", "/api/v1/maintenance/end", m.HostStatusList, _hosts,
                         "Take hosts out of maintenance.")
+    sla_drain_hosts = E("POST", "/api/v1/maintenance/sla_drain", m.HostStatusList, _sla_drain,
+                        "Drain hosts under each job's SLA (the defaults for jobs without a "
+                        "policy), regardless of SLAs after ``timeout_secs``.")
+    sla_hosts = E("POST", "/api/v1/maintenance/sla", m.SlaHostList, _sla_hosts,
+                  "Each host's production jobs, judged as if the host went down.")
     backup_now = E("POST", "/api/v1/admin/backups", m.BackupModel, _nothing,
                    "Write a backup of the scheduler's store now.")
     list_backups = E("GET", "/api/v1/admin/backups", m.BackupList, _nothing,
@@ -313,6 +347,19 @@ class Endpoints:
                        m.RestoreResponse, _restore,
                        "Write a backup as the store of an empty work dir on the scheduler's "
                        "host.", missing=BackupNotFound)
+    stage_recovery = E("POST", "/api/v1/admin/recovery", m.RecoveryModel, _stage,
+                       "Load a backup beside the live store, to look at and trim before "
+                       "committing it (one at a time).", missing=BackupNotFound)
+    recovery_tasks = E("GET", "/api/v1/admin/recovery/tasks", m.RecoveryTaskList, _nothing,
+                       "The staged backup's active tasks.", raises=(Conflict,))
+    delete_recovery_tasks = E("POST", "/api/v1/admin/recovery/tasks/delete",
+                              m.DeleteRecoveryTasksResponse, _task_ids,
+                              "Remove tasks from the staged backup.")
+    commit_recovery = E("POST", "/api/v1/admin/recovery/commit", m.CommitRecoveryResponse,
+                        _nothing, "Back up the live store, replace it with the staged "
+                        "backup and restart the scheduler on it.")
+    unload_recovery = E("DELETE", "/api/v1/admin/recovery", m.UnloadRecoveryResponse,
+                        _nothing, "Drop the staged backup.")
     prune_tasks = E("POST", "/api/v1/admin/prune", m.PruneResponse, _prune,
                     "Delete terminal tasks from the scheduler's history.")
     reconcile_tasks = E("POST", "/api/v1/admin/reconcile", m.ReconcileResponse, _nothing,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aurora_provider.api import models as m
 from aurora_provider.api.client import SchedulerClient
+from aurora_provider.cli import admin_sla
 from aurora_provider.config import ConfigError
 
 if TYPE_CHECKING:
@@ -87,12 +88,7 @@ def _increase_quota(client: SchedulerClient, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_hosts(hosts: m.HostStatusList) -> None:
-    for h in hosts.hosts:
-        pct = f", keeping {h.percentage:g}% of each job" if h.percentage is not None else ""
-        print(f"{h.host}: {h.mode} ({h.active_tasks} active task(s){pct})")
-    if not hosts.hosts:
-        print("no host is in maintenance")
+_print_hosts = admin_sla.print_hosts
 
 
 def _host_deactivate(client: SchedulerClient, args: argparse.Namespace) -> int:
@@ -168,6 +164,13 @@ _QUOTA_ARGS = (
     _arg("disk", help="disk with a unit, e.g. 64MB or 100GB"),
 )
 _HOSTS = _arg("hosts", nargs="+", metavar="HOST", help="host names")
+_SLA_LIMIT = (
+    _arg("percentage", help="share of each job's instances that must stay up, e.g. 95"),
+    _arg("duration", help="for how long they must have been up: XdYhZmWs, e.g. 30m"),
+)
+_MIN_INSTANCES = _arg("--min-job-instance-count", type=int, dest="min_instance_count",
+                      default=m.DEFAULT_MIN_INSTANCE_COUNT, metavar="N",
+                      help="only jobs with N live instances or more count (%(default)d)")
 
 ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
     AdminCommand("set-quota", "set a role's production quota", _QUOTA_ARGS, _set_quota),
@@ -181,6 +184,34 @@ ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
         _arg("--percentage", type=float, default=None, metavar="P",
              help="keep at least P%% of each job's instances RUNNING while draining")),
         _host_drain),
+    AdminCommand("sla-host-drain", "drain hosts under each job's SLA, regardless of SLAs "
+                 "after a timeout", (
+                     _HOSTS,
+                     _arg("--percentage", dest="default_percentage", metavar="P",
+                          default=f"{m.DEFAULT_SLA_PERCENTAGE:g}",
+                          help="SLA of jobs without a policy: P%% of their instances up "
+                          "(%(default)s)"),
+                     _arg("--duration", dest="default_duration", metavar="DURATION",
+                          default="30m", help="...for this long, XdYhZmWs (%(default)s)"),
+                     _arg("--force-drain-timeout", dest="force_drain_timeout",
+                          metavar="DURATION", default="7d",
+                          help="drain what is left after this long (%(default)s)")),
+                 admin_sla.sla_host_drain),
+    AdminCommand("sla-list-safe-domain", "list the hosts that can go down without breaking "
+                 "a job's SLA", (
+                     *_SLA_LIMIT,
+                     _arg("--include-hosts", dest="include_hosts", metavar="HOST,HOST",
+                          help="consider only these hosts"),
+                     _arg("--exclude-hosts", dest="exclude_hosts", metavar="HOST,HOST",
+                          help="leave these hosts out of the answer"),
+                     _arg("--override-file", dest="override_file", metavar="FILE",
+                          help="job limits, a line each: CLUSTER/ROLE/ENV/NAME P DURATION"),
+                     _arg("--list-jobs", dest="list_jobs", action="store_true",
+                          help="print HOST JOB PREDICTED_SLA DURATION_SECONDS lines"),
+                     _MIN_INSTANCES),
+                 admin_sla.dashed_safe_domain),
+    AdminCommand("sla-probe-hosts", "show what taking hosts down would do to their jobs' SLA",
+                 (*_SLA_LIMIT, _HOSTS, _MIN_INSTANCES), admin_sla.sla_probe_hosts),
     AdminCommand("host-status", "show hosts' maintenance modes (all in maintenance if none "
                  "named)", (_arg("hosts", nargs="*", metavar="HOST", help="host names"),),
                  _host_status),

@@ -2,9 +2,9 @@
 
 ``aurora_admin host_drain --hosts=a,b CLUSTER`` runs what ``aurora-admin host-drain CLUSTER a b``
 runs (the same commands of ``admin_commands``); options may come before or after the
-positionals, as with Aurora's client. Verbs whose Aurora behaviour has no counterpart here
-(staged recovery, SLA probes) are refused with one line saying what to use instead, and so
-is a flag this scheduler would have to ignore (a drain's ``--batch_size``...).
+positionals, as with Aurora's client. A flag this scheduler would have to ignore (a drain's
+``--batch_size``...) is refused with one line, and so is a ``--grouping`` other than
+``by_host``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from aurora_provider.api import models as m
 from aurora_provider.api.client import SchedulerClient
 from aurora_provider.cli import admin_commands as c
+from aurora_provider.cli import admin_recovery as recovery
+from aurora_provider.cli import admin_sla
 from aurora_provider.cli.clusters import Cluster, ClusterError, get_cluster
 from aurora_provider.cli.entry import run_main
 from aurora_provider.states.task import TERMINAL, TaskState
@@ -100,12 +103,18 @@ def _maintenance_start(cluster: Cluster, args: argparse.Namespace) -> int:
     return _with_client(c._host_deactivate)(cluster, args)
 
 
+# Aurora's own name of the same verb (its scripts call either).
+_verb("host_deactivate", "put hosts in maintenance (used last); as host_maintenance_start",
+      _hosts_options)(_maintenance_start)
+
+
 def _drain_options(p: argparse.ArgumentParser) -> None:
     _hosts_options(p)
     p.add_argument("--override_percentage", type=float, metavar="P",
                    help="keep at least P%% of each job's instances RUNNING while draining")
     p.add_argument("--override_duration", metavar="DURATION")
-    p.add_argument("--override_reason", metavar="REASON")
+    p.add_argument("--override_reason", metavar="REASON",
+                   help="why the SLA is overridden, written to stderr for the record")
     p.add_argument("--grouping", metavar="GROUPING")
     p.add_argument("--batch_size", type=int, metavar="N")
     p.add_argument("--post_drain_script", metavar="SCRIPT")
@@ -117,6 +126,10 @@ def _drain(cluster: Cluster, args: argparse.Namespace) -> int:
         raise ClusterError(f"--grouping={args.grouping}: only by_host is supported")
     _refuse_flags(args, "batch_size", "post_drain_script", "override_duration")
     hosts = _hosts(args)
+    if args.override_reason:  # Aurora logged the override and its reason for the record
+        print(f"aurora_admin: SLA override on {', '.join(hosts)}: keep "
+              f"{args.override_percentage if args.override_percentage is not None else 'no'}"
+              f"% running; reason: {args.override_reason}", file=sys.stderr)
     args.hosts, args.percentage = hosts, args.override_percentage
     return _with_client(c._host_drain)(cluster, args)
 
@@ -254,30 +267,84 @@ def _cluster_config(cluster: Cluster, args: argparse.Namespace) -> int:
     return 0
 
 
-def _refused(verb: str, instead: str) -> Run:
-    def refuse(cluster: Cluster, args: argparse.Namespace) -> int:
-        raise ClusterError(f"{verb} is not supported by this scheduler: {instead}")
-    return refuse
+_verb("scheduler_stage_recovery", "stage a backup for recovery",
+      recovery.backup_id_argument)(_with_client(recovery.stage))
+_verb("scheduler_print_recovery_tasks", "print the active tasks of the staged recovery",
+      _nothing)(_with_client(recovery.print_tasks))
+_verb("scheduler_delete_recovery_tasks", "delete tasks (comma-separated ids) from the "
+      "staged recovery", recovery.task_ids_argument)(_with_client(recovery.delete_tasks))
+_verb("scheduler_commit_recovery", "commit the staged recovery: the live store is backed "
+      "up, replaced, and the scheduler restarts on it",
+      _nothing)(_with_client(recovery.commit))
+_verb("scheduler_unload_recovery", "unload the staged recovery",
+      _nothing)(_with_client(recovery.unload))
 
 
-def _any_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
+def _grouping(args: argparse.Namespace) -> None:
+    if args.grouping not in (None, "by_host"):
+        raise ClusterError(f"--grouping={args.grouping}: only by_host is supported")
 
 
-_STAGED = ("recovery is not staged here: restore a backup into an empty work dir with "
-           "'aurora-admin scheduler-restore CLUSTER ID --work-dir DIR' and start a "
-           "scheduler there")
-for _name in ("scheduler_stage_recovery", "scheduler_print_recovery_tasks",
-              "scheduler_delete_recovery_tasks", "scheduler_commit_recovery",
-              "scheduler_unload_recovery"):
-    _VERBS[_name] = ("Aurora's staged recovery (refused: see scheduler-restore)",
-                     _any_arguments,
-                     _refused(_name, _STAGED))
-for _name in ("sla_list_safe_domain", "sla_probe_hosts"):
-    _VERBS[_name] = ("Aurora's SLA probes (not built yet)",
-                     _any_arguments,
-                     _refused(_name, "SLA probes are not built yet; host_drain with "
-                              "--override_percentage keeps a share of each job running"))
+def _sla_drain_options(p: argparse.ArgumentParser) -> None:
+    _hosts_options(p)
+    p.add_argument("--default_percentage", default=f"{m.DEFAULT_SLA_PERCENTAGE:g}",
+                   metavar="P", help="SLA of jobs without a policy: P%% of their instances "
+                   "up (%(default)s)")
+    p.add_argument("--default_duration", default="30m", metavar="DURATION",
+                   help="...for this long, XdYhZmWs (%(default)s)")
+    p.add_argument("--force_drain_timeout", default="7d", metavar="DURATION",
+                   help="drain what is left after this long, XdYhZmWs (%(default)s)")
+
+
+@_verb("sla_host_drain", "drain hosts under each job's SLA, regardless of SLAs after "
+       "--force_drain_timeout", _sla_drain_options)
+def _sla_drain(cluster: Cluster, args: argparse.Namespace) -> int:
+    args.hosts = _hosts(args)
+    return _with_client(admin_sla.sla_host_drain)(cluster, args)
+
+
+def _sla_limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("percentage", help="share of each job's instances that must stay up")
+    p.add_argument("duration", help="for how long they must have been up: XdYhZmWs")
+    p.add_argument("--grouping", metavar="GROUPING")
+    p.add_argument("--min_job_instance_count", type=int, dest="min_instance_count",
+                   default=m.DEFAULT_MIN_INSTANCE_COUNT, metavar="N",
+                   help="only jobs with N live instances or more count (%(default)d)")
+
+
+def _safe_domain_options(p: argparse.ArgumentParser) -> None:
+    _sla_limit_options(p)
+    p.add_argument("-X", "--exclude_file", metavar="FILE", help="hosts to leave out, a line "
+                   "each")
+    p.add_argument("-x", "--exclude_hosts", metavar="HOST,HOST", help="hosts to leave out")
+    p.add_argument("-I", "--include_file", metavar="FILE", help="hosts to consider, a line "
+                   "each")
+    p.add_argument("-i", "--include_hosts", metavar="HOST,HOST", help="hosts to consider")
+    p.add_argument("-l", "--list_jobs", action="store_true",
+                   help="print HOST JOB PREDICTED_SLA DURATION_SECONDS lines")
+    p.add_argument("-o", "--override_file", metavar="FILE", help="job limits, a line each: "
+                   "CLUSTER/ROLE/ENV/NAME PERCENTAGE DURATION")
+
+
+@_verb("sla_list_safe_domain", "list the hosts that can go down without breaking a job's "
+       "SLA: CLUSTER PERCENTAGE DURATION", _safe_domain_options)
+def _safe_domain(cluster: Cluster, args: argparse.Namespace) -> int:
+    _grouping(args)
+    admin_sla.safe_domain_filters(args)
+    return _with_client(admin_sla.sla_list_safe_domain)(cluster, args)
+
+
+def _probe_options(p: argparse.ArgumentParser) -> None:
+    _sla_limit_options(p)
+    _hosts_options(p)
+
+
+@_verb("sla_probe_hosts", "show what taking hosts down would do to their jobs' SLA: "
+       "CLUSTER PERCENTAGE DURATION", _probe_options)
+def _probe(cluster: Cluster, args: argparse.Namespace) -> int:
+    _grouping(args)
+    args.hosts = _hosts(args)
+    return _with_client(admin_sla.sla_probe_hosts)(cluster, args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""``aurora job diff KEY FILE``: what the file would change in the running job.
+"""``aurora job diff KEY[/INSTANCES] FILE``: what the file would change in the running job
+(with INSTANCES, such as ``0-2``: in those instances only, as a scoped update would).
 
 First the scheduler's verdict per instance (add, remove, update, unchanged) and the changed
 fields, then a unified diff of the two configurations as pretty JSON (the running one is the
@@ -21,8 +22,14 @@ from typing import Any
 
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError
-from aurora_provider.cli.common import add_config_arguments, pick_job
-from aurora_provider.cli.scheduler_cli import add_verb, client_for, print_json, split_key
+from aurora_provider.cli.common import add_config_arguments, load_config
+from aurora_provider.cli.scheduler_cli import (
+    add_verb,
+    client_for,
+    parse_instances,
+    print_json,
+    split_key,
+)
 from aurora_provider.config import job_to_wire
 
 
@@ -47,12 +54,28 @@ def _view(viewer: str, running: list[str], local: list[str], key: str) -> None:
             raise ClusterError(f"DIFF_VIEWER {viewer!r} cannot be run: {e.strerror}") from e
 
 
+def _only(result: m.JobDiff, instances: list[int], key: str) -> m.JobDiff:
+    """The verdicts of ``instances`` alone, as ``update start KEY/INSTANCES`` would act on
+    them; each must be running or in the new configuration (Aurora's rule for a scope)."""
+    known = {*result.add, *result.remove, *result.update, *result.unchanged}
+    stray = sorted(set(instances) - known)
+    if stray:
+        raise ClusterError(f"job {key}: instances {stray} are neither running nor in the "
+                           f"configuration file; name instances of either")
+    wanted = set(instances)
+    return result.model_copy(update={
+        name: [i for i in getattr(result, name) if i in wanted]
+        for name in ("add", "remove", "update", "unchanged")})
+
+
 def diff(args: argparse.Namespace) -> int:
-    key, _ = split_key(args.job_key, with_instances=False)
-    wire = job_to_wire(pick_job(args))
+    key, spec = split_key(args.job_key, with_instances=True)
+    wire = job_to_wire(load_config(args).pick(str(key)))
     with client_for(key) as client:
         result = client.diff(wire)
         history = client.job_configs(key, limit=1)
+    if spec is not None:
+        result = _only(result, parse_instances(spec), str(key))
     if args.json:
         print_json(result)
         return 0
@@ -80,5 +103,6 @@ def diff(args: argparse.Namespace) -> int:
 def register_verbs(verbs: Any) -> None:
     p = add_verb(verbs, "diff", diff,
                  "compare a configuration file with the running job ($DIFF_VIEWER to view it)")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME[/INSTANCES]",
+                   help="with /0-2 or /0,3,5-7: only those instances' verdicts")
     add_config_arguments(p)

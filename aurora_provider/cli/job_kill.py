@@ -1,6 +1,6 @@
 """``aurora job kill KEY/INSTANCES`` and ``aurora job killall KEY``, batched as Aurora's were.
 
-The instances are killed ``--batch-size`` at a time (Aurora's default 5; ``--no-batching``:
+The instances are killed ``--batch-size`` at a time (Aurora's default 1; ``--no-batching``:
 all at once), and each batch must be gone (no active task left) within ``--wait-timeout``
 before the next starts. A batch that is not counts one failure; more than
 ``--max-total-failures`` and the kill stops, naming the instances not killed. Aurora's kill
@@ -27,7 +27,7 @@ from aurora_provider.cli.scheduler_cli import (
 from aurora_provider.config import JobKey
 from aurora_provider.errors import AuroraError
 
-DEFAULT_BATCH_SIZE = 5  # Aurora's BATCH_OPTION
+DEFAULT_BATCH_SIZE = 1  # Aurora's BATCH_OPTION
 DEFAULT_WAIT_SECS = 300.0
 
 
@@ -99,9 +99,11 @@ def _kill(args: argparse.Namespace, key: JobKey, wanted: list[int] | None) -> in
 
 def _gone(client: SchedulerClient, key: JobKey, task_ids: set[str], timeout: float,
           interval: float = 0.5) -> bool:
-    """Whether the tasks left the active set within ``timeout`` seconds."""
+    """Whether the tasks left the active set within ``timeout`` seconds (asked again soon
+    at first, most tasks stop in a fraction of a second, then every ``interval``)."""
     progress = Progress(f"waiting for {len(task_ids)} task(s) of {key} to stop")
     deadline = time.monotonic() + timeout
+    pause = 0.05
     try:
         while True:
             # Only the active tasks are read: the first terminal one ends the listing.
@@ -112,7 +114,8 @@ def _gone(client: SchedulerClient, key: JobKey, task_ids: set[str], timeout: flo
                 return True
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(interval, pause * 2)
     finally:
         progress.close()
 

@@ -1,9 +1,10 @@
 """``aurora update start|pause|resume|abort|rollback|pulse|list|info|wait``: job updates.
 
 Updates run in the scheduler (they survive the CLI and the scheduler restarting); these verbs
-start, control and watch them. Every verb takes ``--json``. ``start --wait`` and ``wait`` exit
-with 0 when the update rolled forward, 1 otherwise; ``rollback --wait`` with 0 when it rolled
-back, 1 otherwise.
+start, control and watch them. ``start KEY/0-2 FILE`` updates only those instances (a
+canary); ``start`` on a job that does not exist creates it. Every verb takes ``--json``.
+``start --wait`` and ``wait`` exit with 0 when the update rolled forward, 1 otherwise;
+``rollback --wait`` with 0 when it rolled back, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Any
 from aurora_provider.api import SchedulerClient
 from aurora_provider.api import models as m
 from aurora_provider.cli.clusters import ClusterError, get_cluster
-from aurora_provider.cli.common import add_config_arguments, pick_job
+from aurora_provider.cli.common import add_config_arguments, load_config
 from aurora_provider.cli.entry import WaitTimeout
 from aurora_provider.cli.progress import Progress
 from aurora_provider.cli.scheduler_cli import (
     Handler,
     add_verb,
     client_for,
+    parse_instances,
     print_json,
     split_key,
 )
@@ -81,20 +83,28 @@ def _finish(details: m.UpdateDetails, as_json: bool,
     return 0 if details.status is success else 1
 
 
+def _scope_text(d: m.UpdateSummary) -> str:
+    """How much of the job the update covers, for its one-line report."""
+    only = "" if d.only_instances is None else f" instances {d.only_instances} only;"
+    return f"{' creates the job;' if d.creates_job else ''}{only}"
+
+
 def start(args: argparse.Namespace) -> int:
-    key = _key(args.job_key)
-    wire = job_to_wire(pick_job(args))
+    key, spec = split_key(args.job_key, with_instances=True)
+    instances = parse_instances(spec) if spec is not None else None
+    wire = job_to_wire(load_config(args).pick(str(key)))
     with client_for(key) as client:
-        details = client.start_update(wire, args.message)
+        details = client.start_update(wire, args.message, instances)
+        if not args.json:
+            print(f"update {details.update_id} of {details.key} started: {details.status};"
+                  f"{_scope_text(details)} replace {len(details.replace)}, add "
+                  f"{len(details.add)}, remove {len(details.remove)} instance(s)", flush=True)
         if args.wait:
             return _finish(wait_update(client, key, details.update_id, args.wait_timeout),
                            args.json)
     if args.json:
         print_json(details)
     else:
-        print(f"update {details.update_id} of {details.key} started: {details.status}; "
-              f"replace {len(details.replace)}, add {len(details.add)}, "
-              f"remove {len(details.remove)} instance(s)")
         print(f"  watch it with: aurora update wait {key} {details.update_id}")
     return 0
 
@@ -152,6 +162,10 @@ def info(args: argparse.Namespace) -> int:
     s = d.settings
     print(f"update {d.update_id} of {d.key}: {d.status}, started by {d.user} "
           f"{_stamp(d.created_at)}")
+    if d.creates_job:
+        print("  creates the job (it did not exist)")
+    if d.only_instances is not None:
+        print(f"  only instances {d.only_instances}; the others keep their configuration")
     print(f"  to {d.instances} instance(s): replace {d.replace or '-'}, add {d.add or '-'}, "
           f"remove {d.remove or '-'}")
     print(f"  {s.strategy} strategy, batch {s.batch_sizes or s.batch_size}, watch "
@@ -182,8 +196,9 @@ def register(nouns: Any) -> None:
     def verb(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
         return add_verb(verbs, name, handler, text)
 
-    p = verb("start", start, "start a rolling update of a job to a configuration file")
-    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME")
+    p = verb("start", start, "start a rolling update of a job to a configuration file "
+             "(of only some instances with KEY/0-2 or KEY/0,3,5-7; creates a missing job)")
+    p.add_argument("job_key", metavar="CLUSTER/ROLE/ENV/NAME[/INSTANCES]")
     add_config_arguments(p)
     p.add_argument("--message", help="why; recorded with the update")
     p.add_argument("--wait", action="store_true", help="wait until the update ends")

@@ -24,7 +24,13 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aurora_provider.api.errors import SchedulerUnavailable
-from aurora_provider.framework.backends.base import Backend, EventSource, LogSource, Readiness
+from aurora_provider.framework.backends.base import (
+    Backend,
+    ConfigRefusal,
+    EventSource,
+    LogSource,
+    Readiness,
+)
 from aurora_provider.framework.backends.local.observer import ObserverProcess
 from aurora_provider.framework.core.ledger import TaskLedger
 from aurora_provider.framework.core.lifecycle import TaskLifecycle
@@ -44,11 +50,15 @@ from aurora_provider.framework.operations.housekeeping import Housekeeping
 from aurora_provider.framework.operations.maintenance import Maintenance
 from aurora_provider.framework.operations.preemption import Preemptor
 from aurora_provider.framework.operations.quota import Quotas
+from aurora_provider.framework.operations.recovery import StagedRecovery
 from aurora_provider.framework.operations.settings import OpsSettings
+from aurora_provider.framework.operations.sla_domain import SlaDomain
+from aurora_provider.framework.operations.sla_metrics import SlaMetrics
 from aurora_provider.framework.operations.webhooks import WebhookConfig, WebhookSender
 from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.placement.placer import Placer
 from aurora_provider.framework.placement.tiers import AURORA_TIERS, TierTable
+from aurora_provider.framework.storage import snapshots
 from aurora_provider.framework.storage.store import Store, open_store
 from aurora_provider.framework.updates.active import ActiveUpdates
 from aurora_provider.framework.updates.controller import UpdateController
@@ -94,13 +104,15 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
              is_leader: Callable[[], bool] = lambda: True,
              wake: Callable[[], None] = lambda: None,
              observer_url: str | None = None, tiers: TierTable = AURORA_TIERS,
-             webhook: WebhookConfig | None = None) -> Parts:
+             webhook: WebhookConfig | None = None,
+             recovery: StagedRecovery | None = None) -> Parts:
     """Wire every part over ``store`` and ``backend`` (no thread, nothing started).
 
     ``wake`` is called when a round has work: a commit, or an event of the backend.
     ``observer_url`` is what ``ClusterInfo`` says of the agents' observers.
     ``tiers`` is what admission, quota and preemption know of tiers (``--tier-config``);
     ``webhook``, when given, is told of every committed task state change.
+    ``recovery`` is the daemon's staged recovery (it outlives one start).
     """
     metrics = SchedulerMetrics(store.tasks.count_by_status)
     sender = None if webhook is None else WebhookSender(webhook, metrics.registry,
@@ -112,9 +124,14 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
                         published=sender.published if sender is not None else None)
     if isinstance(backend, EventSource):
         backend.on_event(wake)
-    admission = Admission(settings, tiers, role_jobs=jobs_of_role(store))
+    admission = Admission(settings, tiers, role_jobs=jobs_of_role(store),
+                          backend_refusal=(backend.refusal if isinstance(backend, ConfigRefusal)
+                                           else lambda _config: None))
     quotas = Quotas(ledger, store, tiers)
-    maintenance = Maintenance(ledger, store)
+    maintenance = Maintenance(ledger, store, settings.cluster,
+                              min_sla_instances=ops.sla_min_instances)
+    metrics.registry.register(SlaMetrics(store, config_of, clock, ops.sla_stat_refresh_secs,
+                                         ops.sla_non_prod_metrics))
     placer = Placer(order=maintenance.order, filters=[maintenance.veto])
     restarts = RollingRestarts(ledger, store, settings.cluster)
     active_updates = ActiveUpdates(ledger, store, settings.cluster)
@@ -133,11 +150,12 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
     housekeeping = Housekeeping(ledger, store, backend)
     app = create_app(ApiServices(
         cluster=settings.cluster, backend_name=backend.name, jobs=jobs, updates=updates,
-        cron=cron, quotas=quotas, maintenance=maintenance, backups=backups,
+        cron=cron, quotas=quotas, maintenance=maintenance,
+        sla_domain=SlaDomain(ledger, store), backups=backups,
         housekeeping=housekeeping, config_history=store.jobs.config_history,
         observer_url=observer_url, logs=backend if isinstance(backend, LogSource) else None,
         readiness=backend.problem if isinstance(backend, Readiness) else lambda: None,
-        metrics=metrics, auth=auth, clock=clock, is_leader=is_leader),
+        metrics=metrics, auth=auth, clock=clock, is_leader=is_leader, recovery=recovery),
         max_body_bytes=settings.max_body_bytes)
     return Parts(store, backend, metrics, ledger, scheduler, restarts, jobs, active_updates,
                  updates, cron, quotas, maintenance, backups, housekeeping, app, sender)
@@ -221,6 +239,7 @@ class Daemon:
         self._lock = threading.Lock()
         self.parts: Parts | None = None
         self._loop: Loop | None = None
+        self.recovery = StagedRecovery(self._replace_store, clock)
 
     @property
     def running(self) -> bool:
@@ -243,7 +262,8 @@ class Daemon:
                 parts = assemble(store, backend, self.settings.scheduler, self.settings.ops,
                                  auth, clock=self._clock, is_leader=lambda: self.running,
                                  wake=woken.set, observer_url=self.settings.observer_url,
-                                 tiers=self.settings.tiers, webhook=self.settings.webhook)
+                                 tiers=self.settings.tiers, webhook=self.settings.webhook,
+                                 recovery=self.recovery)
                 parts.recover()
                 if self.observer is not None:
                     self.observer.start()
@@ -276,6 +296,21 @@ class Daemon:
         parts.backend.stop()
         parts.store.close()
         log.info("scheduler for cluster %s stopped", self.settings.scheduler.cluster)
+
+    def _replace_store(self, staged: Store) -> None:
+        """A committed recovery: the scheduler stopped, the live store's tables replaced
+        with the staged ones (one transaction), the scheduler started on them."""
+        export = snapshots.export_tables(staged.db)
+        self.stop()
+        try:
+            live = open_store(self.settings.db_url)
+            try:
+                snapshots.replace_tables(live.db, export)
+            finally:
+                live.close()
+            log.warning("recovery committed: the store now holds the staged backup")
+        finally:
+            self.start()  # on the staged tables, or on the untouched ones after a failure
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The HTTP face across starts and stops: the running scheduler's app, or 503."""

@@ -24,7 +24,11 @@ import uvicorn
 from aurora_provider.api.paths import aurora_home, default_token_file
 from aurora_provider.errors import run_command
 from aurora_provider.framework.backends.base import Backend
-from aurora_provider.framework.backends.local.backend import Capacity, LocalBackend
+from aurora_provider.framework.backends.local.backend import (
+    Announcement,
+    Capacity,
+    LocalBackend,
+)
 from aurora_provider.framework.backends.local.observer import ObserverProcess
 from aurora_provider.framework.backends.mesos import MesosBackend, MesosSettings
 from aurora_provider.framework.core.settings import SchedulerSettings
@@ -37,6 +41,7 @@ from aurora_provider.framework.placement.offers import Overhead
 from aurora_provider.framework.placement.tiers import AURORA_TIERS, TierTable, load_tier_file
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.mesos.detector import check_master
+from executor.api import ExecutorError, serverset_root
 
 log = logging.getLogger("aurora_provider.framework")
 # Where a root scheduler keeps its state when its tasks run as their role's users.
@@ -80,6 +85,16 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _positive_secs(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds above 0")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     # The defaults of the tunables are the settings' own: one place says them.
     d, o = SchedulerSettings(), OpsSettings()
@@ -116,6 +131,10 @@ def parser() -> argparse.ArgumentParser:
                    metavar="SECS")
     t.add_argument("--round-interval", type=float, default=d.round_interval_secs,
                    metavar="SECS")
+    t.add_argument("--max-tasks-per-round", type=_positive, default=d.max_tasks_per_round,
+                   metavar="N", help="tasks one scheduling round places before it leaves "
+                   "the rest to the next, as Aurora's -max_tasks_per_schedule_attempt "
+                   "(%(default)d)")
     t.add_argument("--executor-cpu", type=float, default=DEFAULT_EXECUTOR_CPU)
     t.add_argument("--executor-ram-mb", type=float, default=DEFAULT_EXECUTOR_RAM_MB)
     t.add_argument("--executor-disk-mb", type=float, default=0.0)
@@ -127,6 +146,13 @@ def parser() -> argparse.ArgumentParser:
                      "(%(default)d)")
     lim.add_argument("--max-jobs-per-role", type=_positive, default=d.max_jobs_per_role,
                      metavar="N", help="jobs and cron jobs one role may hold (%(default)d)")
+    ann = p.add_argument_group("service discovery (given to every executor)")
+    ann.add_argument("--announcer-ensemble", metavar="HOST:PORT,...",
+                     help="the ZooKeeper ensemble tasks with an Announcer join their "
+                     "serversets in")
+    ann.add_argument("--announcer-zk-path-prefix", metavar="PATH",
+                     help="the serversets' root there: a job without its own zk_path "
+                     "announces at PATH/ROLE/ENV/NAME (default /aurora)")
     loc = p.add_argument_group("local backend")
     loc.add_argument("--local-hostname", default=None)
     loc.add_argument("--local-cpu", type=float, default=None, help="default: all cores")
@@ -141,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
     loc.add_argument("--nosetuid", action="store_true",
                      help="run tasks as the scheduler's own user even when it is root "
                      "(by default a root scheduler runs each task as its role's Unix user)")
+    loc.add_argument("--container-runtime", choices=["podman", "docker"],
+                     help="run the processes of jobs with a container image in it, through "
+                     "this runtime (found on PATH); without it such jobs are refused")
     loc.add_argument("--observer-listen", metavar="HOST:PORT|off",
                      help=f"where this host's observer serves (default 127.0.0.1:{OBSERVER_PORT};"
                      " port 0: any free port); the scheduler runs it as its child")
@@ -181,6 +210,15 @@ def parser() -> argparse.ArgumentParser:
                      metavar="SECS", help="periodic backups (%(default)g; 0 turns them off)")
     ops.add_argument("--backups-kept", type=int, default=o.backups_kept, metavar="N",
                      help="periodic backups keep the newest N (%(default)d)")
+    ops.add_argument("--min-required-instances-for-sla-check", type=_positive,
+                     default=o.sla_min_instances, metavar="N", dest="sla_min_instances",
+                     help="SLA-aware drains give jobs without a policy the default SLA only "
+                     "from N active tasks on (%(default)d)")
+    ops.add_argument("--sla-stat-refresh-interval", type=_positive_secs,
+                     default=o.sla_stat_refresh_secs, metavar="SECS",
+                     help="the window SLA metrics are computed over (%(default)g)")
+    ops.add_argument("--sla-non-prod-metrics", action="store_true",
+                     help="compute SLA metrics for non-production jobs too (with _nonprod)")
     ops.add_argument("--tier-config", type=Path, metavar="FILE",
                      help="the tiers jobs may name, as Aurora's tiers.json (default: "
                      "Aurora's preferred, preemptible (default) and revocable)")
@@ -200,6 +238,7 @@ def scheduler_settings(args: argparse.Namespace) -> SchedulerSettings:
         history_max_age_secs=args.history_max_age, history_min_age_secs=args.history_min_age,
         history_max_per_job=args.history_max_per_job,
         prune_interval_secs=args.prune_interval, round_interval_secs=args.round_interval,
+        max_tasks_per_round=args.max_tasks_per_round,
         max_instances=args.max_tasks_per_job, max_jobs_per_role=args.max_jobs_per_role,
         max_body_bytes=args.max_body_bytes,
         overhead=Overhead(args.executor_cpu, args.executor_ram_mb, args.executor_disk_mb))
@@ -209,7 +248,44 @@ def ops_settings(args: argparse.Namespace) -> OpsSettings:
     return OpsSettings(
         preemption_delay_secs=args.preemption_delay, preemption_enabled=not args.no_preemption,
         backup_interval_secs=args.backup_interval, backups_kept=args.backups_kept,
+        sla_min_instances=args.sla_min_instances,
+        sla_stat_refresh_secs=args.sla_stat_refresh_interval,
+        sla_non_prod_metrics=args.sla_non_prod_metrics,
         backup_dir=args.backup_dir.expanduser().resolve() if args.backup_dir else None)
+
+
+def announcement(args: argparse.Namespace) -> Announcement:
+    """``--announcer-ensemble`` and ``--announcer-zk-path-prefix``, checked (one line)."""
+    ensemble = args.announcer_ensemble
+    if ensemble is not None:
+        hosts = ensemble.partition("/")[0].split(",")
+        if not all(h.rpartition(":")[0] and h.rpartition(":")[2].isdigit() for h in hosts):
+            raise SchedulerError(f"--announcer-ensemble {ensemble!r}: expected "
+                                 "HOST:PORT[,HOST:PORT...]")
+    prefix = args.announcer_zk_path_prefix
+    if prefix is not None:
+        if ensemble is None:
+            raise SchedulerError("--announcer-zk-path-prefix needs --announcer-ensemble")
+        try:
+            prefix = serverset_root(prefix)
+        except ExecutorError as e:
+            raise SchedulerError(str(e)) from e
+    return Announcement(ensemble=ensemble, zk_path_prefix=prefix)
+
+
+def container_runtime(args: argparse.Namespace) -> str | None:
+    """The ``--container-runtime`` binary's path, found on PATH now (else one line)."""
+    runtime: str | None = args.container_runtime
+    if runtime is None:
+        return None
+    if args.backend != "local":
+        raise SchedulerError("--container-runtime is for the local backend: Mesos agents "
+                             "run containers with their own containerizers")
+    found = shutil.which(runtime)
+    if found is None:
+        raise SchedulerError(f"--container-runtime {runtime}: no {runtime} on PATH; "
+                             "install it or drop the flag")
+    return found
 
 
 def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
@@ -222,7 +298,8 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
         port_ranges=tuple(args.local_ports or [(31000, 32000)]))
     return LocalBackend(work_dir=work_dir, hostname=args.local_hostname or socket.gethostname(),
                         capacity=capacity, attributes=dict(args.local_attribute or []),
-                        agents=args.local_agents, setuid=tasks_setuid(args))
+                        agents=args.local_agents, setuid=tasks_setuid(args),
+                        announcer=announcement(args), container_runtime=container_runtime(args))
 
 
 def default_work_dir(args: argparse.Namespace) -> Path:
@@ -258,13 +335,15 @@ def mesos_settings(args: argparse.Namespace) -> MesosSettings:
             raise SchedulerError(f"cannot read --mesos-secret-file {args.mesos_secret_file}: "
                                  f"{e.strerror or e}") from e
     host, port = args.listen
+    announcer = announcement(args)
     return MesosSettings(
         master=args.mesos_master, framework_name=args.framework_name, role=args.mesos_role,
         principal=args.mesos_principal, secret=secret, user=args.framework_user,
         hostname=socket.gethostname(), webui_url=f"http://{host}:{port}",
         failover_timeout_secs=args.failover_timeout, executor_command=args.executor_command,
         offer_filter_secs=args.offer_filter, offer_hold_secs=args.offer_hold,
-        reconcile_interval_secs=args.reconcile_interval, kill_retry_secs=args.kill_retry)
+        reconcile_interval_secs=args.reconcile_interval, kill_retry_secs=args.kill_retry,
+        announcer_ensemble=announcer.ensemble, announcer_zk_path_prefix=announcer.zk_path_prefix)
 
 
 def backend_factory(args: argparse.Namespace, work_dir: Path) -> Callable[[Store], Backend]:
@@ -374,6 +453,8 @@ def policy_files(args: argparse.Namespace) -> PolicyFiles:
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
     observer_template(args.observer_url)  # a bad template stops the start before anything
+    announcement(args)  # and so do a bad ensemble or serverset root
+    container_runtime(args)  # and a runtime that is not there
     files = policy_files(args)  # and so does a bad tiers or webhook file
     work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)

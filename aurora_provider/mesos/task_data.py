@@ -28,12 +28,15 @@ class AssignedTask:
     executor_data: str  # the job's JSON, as in the job's wire form
     ports: dict[str, int] = field(default_factory=dict)
     announcer_ensemble: str | None = None  # ZooKeeper hosts for the task's Announcer
+    # The serversets' root in that ZooKeeper (None: the executor's default, ``/aurora``).
+    announcer_zk_path_prefix: str | None = None
 
     def to_json(self) -> bytes:
         return json.dumps({
             "task_id": self.task_id, "instance": self.instance, "hostname": self.hostname,
             "ports": self.ports, "executor_data": self.executor_data,
             "announcer_ensemble": self.announcer_ensemble,
+            "announcer_zk_path_prefix": self.announcer_zk_path_prefix,
         }, separators=(",", ":")).encode()
 
     def to_base64(self) -> str:
@@ -43,6 +46,7 @@ class AssignedTask:
         rest = json.dumps({
             "task_id": self.task_id, "instance": self.instance, "hostname": self.hostname,
             "ports": self.ports, "announcer_ensemble": self.announcer_ensemble,
+            "announcer_zk_path_prefix": self.announcer_zk_path_prefix,
         }, separators=(",", ":"))
         return _encoded_head(self.executor_data) + base64.b64encode(rest[1:].encode()).decode()
 
@@ -61,7 +65,9 @@ class AssignedTask:
                 raise TaskDataError("task data: ports must map names to port numbers")
             task = cls(task_id=_str(raw, "task_id"), instance=int(raw["instance"]),
                        hostname=_str(raw, "hostname"), executor_data=_str(raw, "executor_data"),
-                       ports=dict(ports), announcer_ensemble=raw.get("announcer_ensemble"))
+                       ports=dict(ports),
+                       announcer_ensemble=_optional_str(raw, "announcer_ensemble"),
+                       announcer_zk_path_prefix=_optional_str(raw, "announcer_zk_path_prefix"))
         except KeyError as e:
             raise TaskDataError(f"task data: {e.args[0]} is missing") from e
         except (TypeError, ValueError) as e:
@@ -90,3 +96,10 @@ def _str(raw: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise TaskDataError(f"task data: {name} must be a non-empty string")
     return value
+
+
+def _optional_str(raw: dict[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    if value is not None and not isinstance(value, str):
+        raise TaskDataError(f"task data: {name} must be a string")
+    return value or None

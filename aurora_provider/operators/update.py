@@ -22,6 +22,8 @@ class AuroraUpdateJobOperator(AuroraConfigOperator):
     :param config: ``.aurora`` text, instead of a file (not templated by Jinja).
     :param bindings: template variables (templated).
     :param message: recorded with the update.
+    :param instances: update only these instances (a canary); the others keep their
+        configuration. Default: every instance.
     :param wait: wait for a terminal state (else return the update id at once).
     :param pulse: pulse a coordinated update while waiting (this task coordinates it).
     """
@@ -32,12 +34,14 @@ class AuroraUpdateJobOperator(AuroraConfigOperator):
         self,
         *,
         message: str | None = None,
+        instances: Sequence[int] | None = None,
         wait: bool = True,
         pulse: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.message = message
+        self.instances = list(instances) if instances is not None else None
         self.wait = wait
         self.pulse = pulse
 
@@ -45,7 +49,8 @@ class AuroraUpdateJobOperator(AuroraConfigOperator):
         wire = self.job_wire()
         message = self.message or f"started by Airflow task {self.task_id}"
         with self.hook.get_conn() as client:
-            update = api_call(f"update {self.job_key}", client.start_update, wire, message)
+            update = api_call(f"update {self.job_key}", client.start_update, wire, message,
+                              self.instances)
         self.log.info("update %s of %s: %s (add %s, remove %s, replace %s)", update.update_id,
                       self.job_key, update.status, update.add, update.remove, update.replace)
         context["ti"].xcom_push(key="update_id", value=update.update_id)

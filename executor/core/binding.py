@@ -13,6 +13,7 @@ from .spec import (
     LifecycleSpec,
     LoggerSpec,
     ProcessSpec,
+    ResourcesSpec,
     TaskSpec,
 )
 
@@ -131,7 +132,19 @@ def spec_from_bound_job(job: Any, *, ports: Mapping[str, int], instance: int) ->
         job_key=key,
         instance=instance,
         role=str(job.role().get()),
+        resources=_resources(task),
     ).checked()
+
+
+def _resources(task: Any) -> ResourcesSpec:
+    if not task.has_resources():
+        return ResourcesSpec()
+    r = task.resources()
+    return ResourcesSpec(
+        cpu=float(r.cpu().get()) if r.has_cpu() else 0.0,
+        ram=int(r.ram().get()) if r.has_ram() else 0,
+        disk=int(r.disk().get()) if r.has_disk() else 0,
+    )
 
 
 def bind_job(

@@ -28,9 +28,11 @@ from .users import TaskUser, runner_user
 
 BASH = "/bin/bash"
 # $1: the command line, $2: the exit-code file, $3: the sandbox, $4: BASH_ENV (or empty),
-# then what switches user (or nothing).
-WRAPPER = ('cd "$3" || exit 127; [ -z "$4" ] || export BASH_ENV="$4"; '
-           '"${@:5}" /bin/bash -c "$1"; rc=$?; printf "%d\\n" "$rc" > "$2"; exit "$rc"')
+# $5: the cgroup.procs file the run joins first (or empty), then what switches user (or
+# nothing).
+WRAPPER = ('cd "$3" || exit 127; [ -z "$5" ] || echo 0 > "$5" || exit 126; '
+           '[ -z "$4" ] || export BASH_ENV="$4"; '
+           '"${@:6}" /bin/bash -c "$1"; rc=$?; printf "%d\\n" "$rc" > "$2"; exit "$rc"')
 
 
 class Launched(NamedTuple):
@@ -67,12 +69,15 @@ def launch(
     exit_file: Path,
     env: dict[str, str],
     as_user: Sequence[str] = (),
+    cgroup_procs: Path | None = None,
 ) -> Launched:
     """Spawn the run; raises ``OSError`` when it cannot be started at all, or when its log
     files would land outside the sandbox.
 
     :param as_user: the command that runs the inner bash as the task's user
         (``TaskUser.prefix()``); empty: as the runner.
+    :param cgroup_procs: the task's cgroup (``cgroups.TaskCgroup.procs``), joined by the
+        wrapper before the command starts.
     """
     if not PROCESS_NAME_RE.match(process):
         raise OSError(errno.EINVAL, f"process name {process!r} is not a file name")
@@ -104,7 +109,7 @@ def launch(
         outer = dict(env)
         bash_env = outer.pop("BASH_ENV", "")
         argv = [BASH, "-c", WRAPPER, "thermos", cmdline, str(exit_file), str(sandbox),
-                bash_env, *as_user]
+                bash_env, str(cgroup_procs or ""), *as_user]
         pid = os.posix_spawn(BASH, argv, outer, file_actions=actions, setsid=True)
     except OSError:
         for pump in pumps:

@@ -20,13 +20,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aurora_provider.states.executor_task import TERMINAL, ExecutorTaskState
 from aurora_provider.states.process_run import LIVE, ProcessState
 
+from ..enforcement import Enforcement
 from ..errors import CheckpointError, InvalidTask
 from ..services import compose
 from ..services.checker import Checkers, Status, StatusChecker
@@ -44,6 +45,9 @@ from .stages import Stages
 from .supervisor import Supervisor
 from .users import TaskUser, give_sandbox, recorded_user, runner_user
 
+if TYPE_CHECKING:
+    from .cgroups import TaskCgroup, Unavailable
+
 T = ExecutorTaskState
 
 
@@ -60,21 +64,27 @@ class Runner:
         clock: Clock | None = None,
         announcer_ensemble: str | None = None,
         sample_interval: float = 10.0,
-        disk_interval: float = 60.0,
+        enforcement: Enforcement | None = None,
         preserve_env: bool = False,
         quiet: bool = False,
         serving: Sequence[StatusChecker] | None = None,
         watching: Sequence[StatusChecker] | None = None,
         user: TaskUser | None = None,
+        cgroup_parent: Callable[[], Path | Unavailable] | None = None,
     ) -> None:
         """Load the task's checkpoint (if any) and compose its status checkers.
 
         :param serving: checkers that watch the task while it is ACTIVE; by default health,
             announcer and lifecycle, as the spec asks (``services.compose``).
         :param watching: checkers that run as long as the runner; by default resource
-            samples and log rotation.
+            samples (failing the task over its disk), the OOM watch of its cgroup, and log
+            rotation.
         :param user: who the task's processes run as (``users.task_user``); by default
             the runner's own user.
+        :param enforcement: which of the task's resources are enforced, and how often its
+            disk use is measured; RAM and CPU limits are set up when the task runs.
+        :param cgroup_parent: finds the cgroup v2 group tasks' groups are made in, or why
+            there is none; by default ``cgroups.detect`` (this process's own group).
         """
         self.spec = spec
         self.paths = TaskPaths(Path(checkpoint_root), task_id)
@@ -101,9 +111,13 @@ class Runner:
             spec, sandbox=self.sandbox, env=self._env, as_user=self.user.prefix(),
             hostname=self.hostname, ensemble=announcer_ensemble, log=self.log,
             wake=self._wake)  # fmt: skip
-        self.watching = Checkers(watching) if watching is not None else compose.watching(
-            spec, sandbox=self.sandbox, log_dir=self.log_dir, resources=self.paths.resources,
-            sample_interval=sample_interval, disk_interval=disk_interval)  # fmt: skip
+        # Composed by _start, once the task's cgroup (which the OOM watch reads) is made.
+        self._given_watching = watching
+        self._sample_interval = sample_interval
+        self.enforcement = enforcement or Enforcement()
+        self.watching = Checkers(())
+        self.cgroup: TaskCgroup | None = None
+        self._cgroup_parent = cgroup_parent
         self.stages = Stages(self)
         scan = checkpoint.scan(self.paths.stream)
         if scan.error is not None:
@@ -217,6 +231,14 @@ class Runner:
             self.set_task(T.CLEANING)
             self.set_task(T.FAILED, unusable)
             return
+        self.cgroup = self._limit_resources()
+        self.runs.cgroup_procs = self.cgroup.procs if self.cgroup is not None else None
+        self.watching = Checkers(self._given_watching) if self._given_watching is not None \
+            else compose.watching(
+                self.spec, sandbox=self.sandbox, log_dir=self.log_dir,
+                resources=self.paths.resources, sample_interval=self._sample_interval,
+                disk_interval=self.enforcement.disk_interval,
+                enforce_disk=self.enforcement.disk, cgroup=self.cgroup)  # fmt: skip
         self.runs.resume()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -235,6 +257,30 @@ class Runner:
         if self.state is T.ACTIVE and not self.stop_asked:
             self.serving.start(now)
         self.watching.start(now)
+
+    def _limit_resources(self) -> TaskCgroup | None:
+        """The task's cgroup, with its RAM and CPU limits; None (said in the log) without."""
+        resources = self.spec.resources
+        if not self.enforcement.cgroups or (resources.ram <= 0 and resources.cpu <= 0):
+            return None
+        from .cgroups import TaskCgroup, Unavailable, detect
+
+        named = self.enforcement.cgroup_parent
+        parent = self._cgroup_parent() if self._cgroup_parent is not None else \
+            detect(Path(named) if named else None)
+        if isinstance(parent, Unavailable):
+            self.log(f"cgroup v2 limits not available: {parent.reason}; the task runs without "
+                     "RAM and CPU limits")  # fmt: skip
+            return None
+        try:
+            group = TaskCgroup.create(parent, self.paths.task_id, ram=resources.ram,
+                                      cpu=resources.cpu)  # fmt: skip
+        except OSError as e:
+            self.log(f"cgroup v2 limits not available: cannot make the task's group in {parent} "
+                     f"({e.strerror or e}); the task runs without RAM and CPU limits")
+            return None
+        self.log(f"RAM and CPU limited through cgroup {group.path}")
+        return group
 
     def stop(self, terminal: ExecutorTaskState = T.KILLED, reason: str | None = None) -> None:
         """Ask a running runner (possibly on another thread) to tear the task down."""
@@ -258,6 +304,8 @@ class Runner:
             self._wake_r = self._wake_w = -1
         if self._writer is not None:
             self._writer.close()
+        if self.cgroup is not None and self.is_terminal():
+            self.cgroup.remove()
         self._lock.release()
 
     def _wake(self) -> None:
@@ -269,8 +317,10 @@ class Runner:
         """Poll the checkers and act on what they say; seconds until one is due again."""
         now = self.clock.time()
         live = self.record.live_runs()
-        self.watching.poll(now, live)  # they report nothing (yet): their work is the poll
+        watched = self.watching.poll(now, live)  # a limit the task went over
         due = self.watching.due
+        if watched is not None and watched.fails_task and self.state is T.ACTIVE:
+            self._react(watched)
         if self.state is T.ACTIVE and self.serving.started:
             status = self.serving_status = self.serving.poll(now, live)
             due = min(due, self.serving.due)

@@ -48,6 +48,7 @@ class Runs:
         self._record = record
         self._set = apply
         self._log = log
+        self.cgroup_procs: Path | None = None  # the task's cgroup, once the runner made one
 
     def run_plan(self, plan: Planner) -> bool:
         """Start what the plan allows now (within ``max_concurrency``); whether any started."""
@@ -72,7 +73,7 @@ class Runs:
             launched = launch(
                 process=name, run=run, cmdline=spec.cmdline, sandbox=self._sandbox,
                 log_dir=self._log_dir, logger=spec.logger, exit_file=exit_file, env=self._env,
-                as_user=self._as_user,
+                as_user=self._as_user, cgroup_procs=self.cgroup_procs,
             )  # fmt: skip
         except OSError as e:
             self._log(f"{name} run {run} could not start: {e}")

@@ -81,6 +81,14 @@ class AnnouncerSpec(NamedTuple):
     shard: int
 
 
+class ResourcesSpec(NamedTuple):
+    """The task's reservation, which the runner enforces (``services.limits``); 0: none."""
+
+    cpu: float = 0.0
+    ram: int = 0  # bytes
+    disk: int = 0  # bytes
+
+
 class TaskSpec(NamedTuple):
     name: str
     processes: tuple[ProcessSpec, ...]
@@ -94,6 +102,7 @@ class TaskSpec(NamedTuple):
     job_key: str = ""
     instance: int = 0
     role: str = ""
+    resources: ResourcesSpec = ResourcesSpec()
 
     def process(self, name: str) -> ProcessSpec:
         for p in self.processes:
@@ -140,6 +149,7 @@ class TaskSpec(NamedTuple):
             job_key=d.get("job_key", ""),
             instance=d.get("instance", 0),
             role=d.get("role", ""),
+            resources=ResourcesSpec(**d.get("resources", {})),
         )
         return spec.checked()
 

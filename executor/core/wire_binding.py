@@ -25,7 +25,15 @@ from typing import Any
 from ..errors import InvalidTask
 from . import mustache
 from .mustache import Ref
-from .spec import AnnouncerSpec, HealthSpec, LifecycleSpec, LoggerSpec, ProcessSpec, TaskSpec
+from .spec import (
+    AnnouncerSpec,
+    HealthSpec,
+    LifecycleSpec,
+    LoggerSpec,
+    ProcessSpec,
+    ResourcesSpec,
+    TaskSpec,
+)
 from .wire_schema import ABSENT, STRUCTS, Kind
 
 
@@ -349,4 +357,10 @@ def _spec(job: dict[str, Any], ports: Mapping[str, int], instance: int) -> TaskS
         job_key="/".join(key),
         instance=instance,
         role=key[1],
+        resources=_resources(task.get("resources", {})),
     )
+
+
+def _resources(resources: dict[str, Any]) -> ResourcesSpec:
+    return ResourcesSpec(cpu=float(resources.get("cpu", 0.0)), ram=int(resources.get("ram", 0)),
+                         disk=int(resources.get("disk", 0)))  # fmt: skip

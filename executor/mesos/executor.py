@@ -27,6 +27,7 @@ from aurora_provider.mesos.executor import MesosExecutorDriver
 from aurora_provider.mesos.task_data import AssignedTask, TaskDataError
 
 from ..api import InvalidTask
+from ..enforcement import Enforcement
 from .status import EXECUTOR_TERMINATED, INVALID, Report
 from .task import TASK_INFO_FILE, TaskRun
 
@@ -42,17 +43,23 @@ class AuroraExecutor:
     :param checkpoint_root: where the runner checkpoints (``/var/run/thermos``...).
     :param mesos_sandbox: ``$MESOS_SANDBOX``.
     :param announcer_ensemble: ZooKeeper for Announcers, unless the task data names one.
+    :param announcer_zk_path_prefix: the serversets' root there, unless the task data names
+        one (None: ``/aurora``).
     :param ack_timeout: how long to wait for the agent to acknowledge the terminal update.
     :param setuid: run the task as its role's Unix user (this executor runs as root).
+    :param enforcement: the runners' resource-enforcement options.
     """
 
     def __init__(self, *, checkpoint_root: Path, mesos_sandbox: Path,
-                 announcer_ensemble: str | None = None, ack_timeout: float = 15.0,
-                 setuid: bool = False) -> None:
+                 announcer_ensemble: str | None = None,
+                 announcer_zk_path_prefix: str | None = None, ack_timeout: float = 15.0,
+                 setuid: bool = False, enforcement: Enforcement | None = None) -> None:
         self.checkpoint_root = checkpoint_root
+        self.enforcement = enforcement
         self.setuid = setuid
         self.mesos_sandbox = mesos_sandbox
         self.announcer_ensemble = announcer_ensemble
+        self.announcer_zk_path_prefix = announcer_zk_path_prefix
         self.ack_timeout = ack_timeout
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._shutdown_asked: str | None = None  # set by a signal handler: no locks
@@ -168,7 +175,8 @@ class AuroraExecutor:
         task = TaskRun(assigned, mesos_sandbox=self.mesos_sandbox,
                        checkpoint_root=self.checkpoint_root,
                        announcer_ensemble=self.announcer_ensemble,
-                       setuid=self.setuid)  # fmt: skip
+                       announcer_zk_path_prefix=self.announcer_zk_path_prefix,
+                       setuid=self.setuid, enforcement=self.enforcement)  # fmt: skip
         try:
             if info is not None:  # kept for --recover
                 (self.mesos_sandbox / TASK_INFO_FILE).write_text(json.dumps(info))

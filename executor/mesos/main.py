@@ -1,4 +1,5 @@
-"""``aurora-executor [--checkpoint-root DIR] [--announcer-ensemble HOSTS] [--recover]``.
+"""``aurora-executor [--checkpoint-root DIR] [--announcer-ensemble HOSTS]
+[--announcer-zk-path-prefix PATH] [--recover]``.
 
 Started by the Mesos agent in the task's sandbox, with the agent's coordinates in the
 environment (``MESOS_AGENT_ENDPOINT``, ``MESOS_FRAMEWORK_ID``...). Its own log goes to
@@ -22,6 +23,8 @@ from aurora_provider.errors import run_command
 from aurora_provider.mesos.executor import ExecutorEnvironment, MesosExecutorDriver
 
 from ..core.users import runner_user
+from ..enforcement import add_arguments, from_args
+from ..services.announcer import checked_root
 from .executor import AuroraExecutor
 
 log = logging.getLogger("aurora-executor")
@@ -36,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "else $MESOS_SANDBOX/.thermos)")  # fmt: skip
     p.add_argument("--announcer-ensemble", metavar="HOSTS",
                    help="ZooKeeper hosts for Announcers (the task data's ensemble wins)")
+    p.add_argument("--announcer-zk-path-prefix", metavar="PATH",
+                   help="the serversets' root, as Aurora's --announcer-serverset-path "
+                   "(default /aurora; the task data's wins)")
     p.add_argument("--log-level", default="INFO",
                    choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--recover", action="store_true",
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nosetuid", action="store_true",
                    help="run tasks as this executor's user even when it is root (by default "
                         "a root executor runs each task as its role's Unix user)")
+    add_arguments(p)
     return p
 
 
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     env = ExecutorEnvironment.from_env(os.environ)  # not an agent's environment: one line
+    if args.announcer_zk_path_prefix is not None:
+        checked_root(args.announcer_zk_path_prefix)  # a bad one: one line, before any task
     sandbox = Path(env.sandbox or os.getcwd())  # the agent starts us in the sandbox
     root = checkpoint_root(args.checkpoint_root, os.environ, sandbox)
     log.info("executor %s of framework %s: sandbox %s, checkpoints in %s", env.executor_id,
@@ -90,7 +99,9 @@ def _run(args: argparse.Namespace) -> int:
                  "user can", runner_user().name, "--nosetuid" if args.nosetuid else "not root")
     executor = AuroraExecutor(checkpoint_root=root, mesos_sandbox=sandbox,
                               announcer_ensemble=args.announcer_ensemble,
-                              ack_timeout=args.ack_timeout, setuid=setuid)  # fmt: skip
+                              announcer_zk_path_prefix=args.announcer_zk_path_prefix,
+                              ack_timeout=args.ack_timeout, setuid=setuid,
+                              enforcement=from_args(args))  # fmt: skip
     driver = MesosExecutorDriver(executor)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

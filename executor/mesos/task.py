@@ -38,6 +38,7 @@ from ..api import (
     runner_argv,
 )
 from ..core import killer
+from ..enforcement import Enforcement
 from ..runner_main import EXIT_INVALID
 from .status import EXECUTOR_TERMINATED, INVALID, Report, report_of
 
@@ -57,18 +58,24 @@ class TaskRun:
     :param assigned: what the scheduler sent in ``TaskInfo.data``.
     :param mesos_sandbox: ``$MESOS_SANDBOX``; the task's own sandbox is ``sandbox/`` in it.
     :param announcer_ensemble: ZooKeeper for the task's Announcer (the task data's wins).
+    :param announcer_zk_path_prefix: the serversets' root there (the task data's wins).
     :param setuid: run the task as its role's Unix user (the executor is root).
+    :param enforcement: the runner's resource-enforcement options.
     """
 
     def __init__(self, assigned: AssignedTask, *, mesos_sandbox: Path, checkpoint_root: Path,
                  announcer_ensemble: str | None = None,
-                 setuid: bool = False) -> None:  # fmt: skip
+                 announcer_zk_path_prefix: str | None = None,
+                 setuid: bool = False,
+                 enforcement: Enforcement | None = None) -> None:  # fmt: skip
         self.assigned = assigned
+        self.enforcement = enforcement or Enforcement()
         self.setuid = setuid
         self.task_id = assigned.task_id
         self.mesos_sandbox = mesos_sandbox
         self.checkpoint_root = checkpoint_root
         self.ensemble = assigned.announcer_ensemble or announcer_ensemble
+        self.zk_path_prefix = assigned.announcer_zk_path_prefix or announcer_zk_path_prefix
         self.kill_reason: str | None = None  # why a kill was asked for
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader = CheckpointReader(checkpoint_root)
@@ -90,18 +97,34 @@ class TaskRun:
                     "--task-id", self.task_id, "--checkpoint-root", str(self.checkpoint_root)]
             if self.ensemble:
                 argv += ["--announcer-ensemble", self.ensemble]
-            self._spawn(argv)
+            self._spawn(argv + self.enforcement.runner_argv())
             return "Runner resumed from the task's checkpoint"
+        self.check_container()
         job = self.mesos_sandbox / JOB_FILE
         job.write_text(self.assigned.executor_data)
         self.sandbox.mkdir(parents=True, exist_ok=True)
-        self._spawn(runner_argv(
+        argv = runner_argv(
             executor_data=str(job), task_id=self.task_id, instance=self.assigned.instance,
             hostname=self.assigned.hostname, ports=self.assigned.ports,
             sandbox=str(self.sandbox), checkpoint_root=str(self.checkpoint_root),
-            announcer_ensemble=self.ensemble,
-            setuid=self.role() if self.setuid else None))  # fmt: skip
+            announcer_ensemble=self.ensemble, announcer_zk_path_prefix=self.zk_path_prefix,
+            setuid=self.role() if self.setuid else None)  # fmt: skip
+        self._spawn(argv + self.enforcement.runner_argv())
         return "Runner started"
+
+    def check_container(self) -> None:
+        """Refuse a Mesos container with an image: the agent mounts it at ``taskfs``, and
+        this executor cannot yet run the task's processes in that root filesystem (Thermos
+        did, through ``mesos-containerizer launch``); running them in the executor's own
+        would ignore the image. A Docker container needs nothing here: the executor runs in
+        it already."""
+        try:
+            container = json.loads(self.assigned.executor_data).get("container")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(container, dict) and isinstance(container.get("image"), dict):
+            raise InvalidTask("a Mesos container image (taskfs) cannot be run by this "
+                              "executor yet; use container=Docker(image=...)")
 
     def role(self) -> str:
         """The job's role, from the job's JSON: the user the task runs as (never, for want

@@ -7,23 +7,62 @@ connects with a fresh session) the node is created again. ``leave`` removes it.
 
 ``ServersetAnnouncer`` is the status checker: it joins when the task starts, reports FAILED
 when it could not, and leaves when the task stops.
+
+A job without its own ``zk_path`` announces at ``<root>/<role>/<environment>/<name>``, the
+root being ``/aurora`` unless the scheduler (or ``thermos run``) names another
+(``--announcer-zk-path-prefix``, Aurora's executor ``--announcer-serverset-path``):
+``under_root`` moves a bound spec's default path there.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import posixpath
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..core.spec import AnnouncerSpec
+from ..core.spec import AnnouncerSpec, TaskSpec
+from ..errors import ExecutorError
 from .checker import INFINITY, Status
 
 if TYPE_CHECKING:
     from ..core.dispatcher import ProcessRun
 
 log = logging.getLogger(__name__)
+
+
+DEFAULT_ROOT = "/aurora"
+
+
+def checked_root(prefix: str) -> str:
+    """``prefix`` as a serverset root (an absolute znode path), or one line on what is wrong."""
+    root = prefix.rstrip("/") or "/"
+    if not prefix.startswith("/") or "//" in prefix or any(
+            part in (".", "..") for part in root.split("/")):
+        raise ExecutorError(f"--announcer-zk-path-prefix {prefix!r}: expected an absolute "
+                            "ZooKeeper path such as /aurora")
+    return root
+
+
+def under_root(spec: TaskSpec, prefix: str | None, *, own_path: bool) -> TaskSpec:
+    """``spec`` announcing under ``prefix`` unless the job names its own ``zk_path``."""
+    root = checked_root(prefix) if prefix is not None else None  # a bad one: even unused
+    if spec.announcer is None or own_path or root is None:
+        return spec
+    _cluster, role, environment, name = spec.job_key.split("/")
+    path = posixpath.join(root, role, environment, name)
+    return spec._replace(announcer=spec.announcer._replace(path=path))
+
+
+def names_own_path(job_json: str) -> bool:
+    """Whether the job (its JSON, as the scheduler sends it) sets ``announce.zk_path``."""
+    try:
+        announce = json.loads(job_json).get("announce")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(announce, dict) and announce.get("zk_path") is not None
 
 
 def serverset_member(spec: AnnouncerSpec, hostname: str) -> dict[str, Any]:

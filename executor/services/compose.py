@@ -2,8 +2,8 @@
 
 Two groups, by how long they run: the *serving* checkers (health, announcer, lifecycle)
 watch the task while it is ACTIVE and are stopped when it is being stopped or leaves
-ACTIVE; the *watching* checkers (resources, log rotation) watch the process runs for as
-long as the runner runs. A checker's module (and its heavy dependency) is imported only
+ACTIVE; the *watching* checkers (resources and limits, log rotation) watch the process
+runs for as long as the runner runs. A checker's module (and its heavy dependency) is imported only
 when the task needs it.
 """
 
@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.spec import TaskSpec
 from .checker import Checkers, StatusChecker
+
+if TYPE_CHECKING:
+    from ..core.cgroups import TaskCgroup
 
 
 def serving(spec: TaskSpec, *, sandbox: Path, env: dict[str, str], hostname: str,
@@ -49,14 +53,21 @@ def serving(spec: TaskSpec, *, sandbox: Path, env: dict[str, str], hostname: str
 
 
 def watching(spec: TaskSpec, *, sandbox: Path, log_dir: Path, resources: Path,
-             sample_interval: float, disk_interval: float) -> Checkers:  # fmt: skip
-    """Resource samples into ``resources``, and log rotation when a process rotates files
-    it writes itself."""
+             sample_interval: float, disk_interval: float, enforce_disk: bool = True,
+             cgroup: TaskCgroup | None = None) -> Checkers:  # fmt: skip
+    """Resource samples into ``resources`` (failing the task over its disk resource, unless
+    ``enforce_disk`` is off), the OOM watch of the task's ``cgroup`` when it has one with a
+    RAM limit, and log rotation when a process rotates files it writes itself."""
     from .resources import ResourceSampler
 
+    disk_limit = spec.resources.disk if enforce_disk else 0
     checkers: list[StatusChecker] = [
         ResourceSampler(sandbox, resources, interval=sample_interval,
-                        disk_interval=disk_interval)]  # fmt: skip
+                        disk_interval=disk_interval, disk_limit=disk_limit)]  # fmt: skip
+    if cgroup is not None and spec.resources.ram > 0:
+        from .limits import MemoryLimit
+
+        checkers.append(MemoryLimit(cgroup, spec.resources.ram))
     if any(p.logger.mode == "rotate" and p.logger.destination == "file" for p in spec.processes):
         from .logs import LogRotator
 

@@ -4,7 +4,8 @@
 ``resources.json`` every ``interval`` seconds (the first a second after start, so that
 psutil's import stays off the start-up path), with the disk figure refreshed every
 ``disk_interval`` seconds and kept in between (walking the sandbox is the costly part).
-It reports nothing.
+Given the task's disk resource, it enforces it: once a measurement is over, it reports the
+task ``failed`` (``limits.disk_verdict``), as Thermos's resource manager did.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import killer
 from ..core.paths import disk_usage, write_json_atomic
 from .checker import Status
+from .limits import disk_verdict
 
 if TYPE_CHECKING:
     from ..core.dispatcher import ProcessRun
@@ -76,10 +78,11 @@ class ResourceSampler:
     :param out: the file the latest sample replaces (the task's ``resources.json``).
     :param interval: seconds between samples.
     :param disk_interval: seconds between disk measurements.
+    :param disk_limit: the task's disk resource in bytes (0: not enforced).
     """
 
     def __init__(self, sandbox: Path, out: Path, *, interval: float,
-                 disk_interval: float) -> None:  # fmt: skip
+                 disk_interval: float, disk_limit: int = 0) -> None:  # fmt: skip
         self._sandbox = sandbox
         self._out = out
         self._interval = interval
@@ -87,16 +90,19 @@ class ResourceSampler:
         self._sampler: Sampler | None = None
         self._next_disk = 0.0
         self._disk_bytes: int | None = None
+        self._disk_limit = disk_limit
+        self._verdict: Status | None = None
         self.due = 0.0
 
     def start(self, now: float) -> None:
-        self.due = now + min(1.0, self._interval)
+        self.due = now + min(1.0, self._interval, self._disk_interval)
 
     def poll(self, now: float, live: Sequence[ProcessRun]) -> Status | None:
         if now >= self.due:
             self._sample(now, live)
-            self.due = now + self._interval
-        return None
+            # A disk interval shorter than the sampling one is kept too (it enforces).
+            self.due = now + min(self._interval, self._disk_interval)
+        return self._verdict
 
     def stop(self) -> None:
         pass
@@ -109,6 +115,8 @@ class ResourceSampler:
         if with_disk:
             self._next_disk = now + self._disk_interval
             self._disk_bytes = sample.get("disk_bytes")
+            if self._verdict is None and self._disk_bytes is not None:
+                self._verdict = disk_verdict(self._disk_bytes, self._disk_limit)
         elif self._disk_bytes is not None:
             sample["disk_bytes"] = self._disk_bytes
         write_json_atomic(self._out, sample)

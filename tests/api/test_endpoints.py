@@ -43,6 +43,9 @@ SAMPLES: dict[str, Any] = {
     "hosts": ["h1", "h2"], "percentage": 50.0, "backup_id": "b-1", "work_dir": "/w",
     "states": ["FINISHED"], "cursor": "a0:r-e-n-0-abc", "events": True,
     "watch_secs": 1.5, "max_per_instance_failures": 1, "max_total_failures": 2,
+    "task_ids": ["r-e-n-0-abc"],
+    "duration_secs": 60.0, "timeout_secs": 600.0, "min_instance_count": 2,
+    "job_limits": {"c/r/e/n": (75.0, 120.0)},
 }
 
 

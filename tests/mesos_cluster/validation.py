@@ -126,7 +126,29 @@ def task_error(task: Json, framework: Framework, agent: AgentRecord,
         return f"Task uses invalid resources: {problem}"
     if "limits" in task:
         return "Agent is not capable of handling task resource limits"
+    problem = container_error(task.get("container"), "Task")
+    if problem:
+        return problem
     return _executor_error(task, framework, agent, available)
+
+
+def container_error(container: Json | None, owner: str) -> str | None:
+    """Mesos's ``validateContainerInfo`` (after the schema's field and enum checks)."""
+    if container is None:
+        return None
+    if container["type"] == "DOCKER" and "docker" not in container:
+        return (f"{owner}'s ContainerInfo is invalid: DockerInfo 'docker' is not set for "
+                "DOCKER typed ContainerInfo")
+    if container["type"] == "DOCKER" and not container["docker"]["image"]:
+        return f"{owner}'s ContainerInfo is invalid: DockerInfo 'image' is not set"
+    if container["type"] == "MESOS" and "docker" in container:
+        return (f"{owner}'s ContainerInfo is invalid: DockerInfo 'docker' is set for "
+                "MESOS typed ContainerInfo")
+    for volume in container.get("volumes", []):
+        if sum(key in volume for key in ("host_path", "image", "source")) > 1:
+            return (f"{owner}'s ContainerInfo is invalid: Only one of them should be set: "
+                    "'host_path', 'image' and 'source' in Volume")
+    return None
 
 
 def _executor_error(task: Json, framework: Framework, agent: AgentRecord,
@@ -167,6 +189,9 @@ def executor_error(executor: Json, framework: Framework, agent: AgentRecord) -> 
     problem = invalid(executor.get("resources", []))
     if problem:
         return f"Executor uses invalid resources: {problem}"
+    problem = container_error(executor.get("container"), "Executor")
+    if problem:
+        return problem
     existing = agent.executors.get(framework.id, {}).get(executor_id)
     if existing is not None and existing != executor:
         return ("ExecutorInfo is not compatible with existing ExecutorInfo with same"

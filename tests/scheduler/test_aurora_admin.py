@@ -37,9 +37,14 @@ def test_quota_maintenance_and_housekeeping_verbs(cli: Daemon, tmp_path: Path,
     assert code == 0 and "localhost-1: SCHEDULED" in out, err
     code, out, err = run(capsys, "host_activate", "devcluster", "--hosts", "localhost-1")
     assert code == 0 and "localhost-1: NONE" in out, err
+    code, out, err = run(capsys, "host_deactivate", "devcluster", "--hosts=localhost-1")
+    assert code == 0 and "localhost-1: SCHEDULED" in out, err
+    assert run(capsys, "host_activate", "--hosts=localhost-1", "devcluster")[0] == 0
     code, out, err = run(capsys, "host_drain", "--hosts=localhost-1",
-                         "--override_percentage=50", "devcluster")
+                         "--override_percentage=50", "--override_reason=rack swap",
+                         "devcluster")
     assert code == 0 and "localhost-1: DRAINED (0 active task(s))" in out, err
+    assert "SLA override on localhost-1: keep 50.0% running; reason: rack swap" in err
     assert run(capsys, "host_activate", "--hosts=localhost-1", "devcluster")[0] == 0
     code, out, err = run(capsys, "scheduler_backup_now", "devcluster")
     assert code == 0 and out.startswith("backup ") and " written (" in out, err
@@ -89,9 +94,15 @@ def test_cluster_verbs_and_refusals_are_one_line(cli: Daemon,
     code, out, _ = run(capsys, "get_cluster_config", "--export", "devcluster")
     assert code == 0 and f"export SCHEDULER_URI={cli.url}" in out.splitlines()
     for argv, said in (
-        (["scheduler_stage_recovery", "devcluster", "b-1"], "recovery is not staged here"),
-        (["scheduler_commit_recovery", "devcluster"], "aurora-admin scheduler-restore"),
-        (["sla_probe_hosts", "devcluster", "95", "30m"], "SLA probes are not built yet"),
+        (["scheduler_stage_recovery", "devcluster", "b-1"], "backup id 'b-1' is malformed"),
+        (["scheduler_commit_recovery", "devcluster"], "no backup is staged for recovery"),
+        (["sla_probe_hosts", "devcluster", "95", "30m"], "name the hosts with --hosts"),
+        (["sla_probe_hosts", "--hosts=a", "devcluster", "101", "30m"], "percentage '101'"),
+        (["sla_list_safe_domain", "devcluster", "95", "30x"], "duration '30x'"),
+        (["sla_list_safe_domain", "--grouping=by_rack", "devcluster", "95", "1m"],
+         "only by_host is supported"),
+        (["sla_host_drain", "--hosts=a", "--force_drain_timeout=soon", "devcluster"],
+         "--force_drain_timeout: duration 'soon'"),
         (["host_drain", "devcluster"], "name the hosts with --hosts"),
         (["host_drain", "--hosts=a", "--batch_size=2", "devcluster"],
          "--batch_size is not supported"),

@@ -15,7 +15,7 @@ from aurora_provider.framework.backends.base import StatusUpdate
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.storage.rows import TaskRow
 from aurora_provider.states.task import TaskState
-from tests.fakes import FakeBackend, SchedulerWorld, typed
+from tests.fakes import Agent, FakeBackend, SchedulerWorld, typed
 
 pytestmark = pytest.mark.unit
 S = TaskState
@@ -196,3 +196,19 @@ def test_the_cache_keeps_each_jobs_counts_and_order_as_a_recount_would() -> None
             assert cache.job_states.get(job, {}) == by_state, step
             assert len(cache.job_instances.get(job, {})) == len({r.instance for r in mine})
             assert cache.ordered(job) == sorted((r.instance, r.task_id) for r in mine)
+
+
+def test_a_large_job_goes_out_in_waves_of_whole_offers(tmp_path: Path) -> None:
+    # Three agents with room for two tasks each (0.5 cpu + the executor's 0.25); rounds
+    # place at most 2 tasks before they stop opening offers.
+    agents = [Agent(f"host-{i}", cpu=1.5) for i in range(3)]
+    w = SchedulerWorld(tmp_path, FakeBackend(agents), settings=SchedulerSettings(
+        prune_interval_secs=1e9, max_tasks_per_round=2))
+    w.parts.jobs.create(typed(wire("big", service=True, instances=6)))
+    placed = []
+    for _ in range(3):
+        w.rounds(1)
+        placed.append(len(w.backend.launched))
+    assert placed == [2, 4, 6]  # one whole agent per round, none left half-used
+    hosts = {r.host for r in w.active("www/prod/big")}
+    assert hosts == {"host-0", "host-1", "host-2"}

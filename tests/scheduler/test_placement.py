@@ -52,6 +52,18 @@ def test_first_fit_until_resources_run_out() -> None:
     assert place(demand(), [offer("a", cpu=2), offer("b", cpu=1)], 4) == ["a", "a", "b"]
 
 
+def test_a_batch_fills_the_offers_it_opened_and_defers_the_rest() -> None:
+    placer = Placer(rng=random.Random(1))
+    offers = [offer("a", cpu=3), offer("b", cpu=3), offer("c", cpu=3)]
+    result = placer.place([PendingTask(f"t{i}", 1) for i in range(8)], {1: demand()}, offers,
+                          AttributeCounts(), batch=2)
+    # Two tasks fill the batch inside offer a; a's third slot is still used (it is accepted
+    # whole), b is never opened, and the five tasks left wait for the next round unvetoed.
+    assert [a.hostname for a in result.assignments] == ["a", "a", "a"]
+    assert result.deferred and result.vetoes == {}
+    assert (offers[1].cpu, offers[2].cpu) == (3, 3)
+
+
 def test_ports_are_distinct_and_from_the_ranges() -> None:
     placer = Placer(rng=random.Random(7))
     o = offer("a")

@@ -132,8 +132,8 @@ def test_one_active_update_per_job_and_noop_refused(world: World) -> None:
         world.updates.start(wire("v3"), "alice")
     other = typed({**wire("v2").wire, "key": {
         "cluster": "devcluster", "role": "www", "environment": "prod", "name": "nope"}})
-    with pytest.raises(NotFound):
-        world.updates.start(other, "alice")
+    created = world.updates.start(other, "alice")  # a missing job: the update creates it
+    assert created.creates_job and created.scope["add"] == list(range(other.instances))
 
 
 def test_instance_failure_within_tolerance_rolls_forward(world: World) -> None:

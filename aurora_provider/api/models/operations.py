@@ -98,6 +98,11 @@ class HostStatusModel(BaseModel):
     mode: MaintenanceMode
     percentage: float | None = None
     active_tasks: int
+    # An SLA-aware drain: its default SLA's duration (with ``percentage``), when it is
+    # forced, and why tasks still wait.
+    sla_duration_secs: float | None = None
+    force_drain_at: float | None = None
+    sla_holds: list[str] = Field(default_factory=list)
 
 
 class HostStatusList(BaseModel):

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from aurora_provider.api.models.base import Message, Name, Strict
+from aurora_provider.api.models.base import Instance, Message, Name, Strict
 from aurora_provider.api.models.jobs import JobConfiguration
+from aurora_provider.config.validation import MAX_INSTANCES
 from aurora_provider.states.instance_update import InstanceAction, InstanceUpdateState
 from aurora_provider.states.update import UpdateStatus
 
@@ -15,6 +16,10 @@ from aurora_provider.states.update import UpdateStatus
 class StartUpdateRequest(Strict):
     job: JobConfiguration
     message: Message | None = Field(default=None, description="why; recorded with the first event")
+    instances: list[Instance] | None = Field(
+        default=None, min_length=1, max_length=MAX_INSTANCES,
+        description="update only these instances (a canary); each must be running or in "
+                    "the new configuration; null updates them all")
 
 
 class UpdateActionRequest(Strict):
@@ -68,6 +73,8 @@ class UpdateSummary(BaseModel):
     message: str | None = None
     created_at: float
     updated_at: float
+    only_instances: list[int] | None = None  # the scope asked for; null: every instance
+    creates_job: bool = False  # the job did not exist: this update creates it
 
 
 class UpdateDetails(UpdateSummary):

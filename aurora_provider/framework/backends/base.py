@@ -94,3 +94,12 @@ class Readiness(Protocol):
 
     def problem(self) -> str | None:
         """One line saying why it cannot serve, or None when it can."""
+
+
+@runtime_checkable
+class ConfigRefusal(Protocol):
+    """Optional: a backend that cannot run every configuration (the local one without a
+    container runtime); admission asks it at create, update and cron schedule."""
+
+    def refusal(self, config: JobConfig) -> str | None:
+        """Why ``config`` cannot run here, in one line, or None."""

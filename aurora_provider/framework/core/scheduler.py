@@ -169,7 +169,8 @@ class Scheduler:
                 if active.status in LAUNCHED and known is not None:
                     counts.add(active.job_key, known[1], known[0])
         result = self._placer.place(
-            [PendingTask(r.task_id, r.config_id) for r in pending], demands, offers, counts)
+            (PendingTask(r.task_id, r.config_id) for r in pending), demands, offers, counts,
+            batch=self.settings.max_tasks_per_round)
         for a in result.assignments:
             placed = ch.get(a.task_id)
             if placed is None:

@@ -24,6 +24,10 @@ class SchedulerSettings:
     history_max_per_job: int = 100
     prune_interval_secs: float = 60.0
     round_interval_secs: float = 0.2
+    # Tasks one round places before it stops opening offers (Aurora's
+    # -max_tasks_per_schedule_attempt): a large job goes out in waves, so its first launches
+    # reach the agents while the round that follows places the next wave.
+    max_tasks_per_round: int = 500
     # Instances of one job (Aurora's -max_tasks_per_job) and jobs, cron jobs included, one
     # role may hold (ours: Aurora bounded roles by quota only).
     max_instances: int = 4000

@@ -22,6 +22,8 @@ from aurora_provider.framework.operations.cron import CronService
 from aurora_provider.framework.operations.housekeeping import Housekeeping
 from aurora_provider.framework.operations.maintenance import Maintenance
 from aurora_provider.framework.operations.quota import Quotas
+from aurora_provider.framework.operations.recovery import StagedRecovery
+from aurora_provider.framework.operations.sla_domain import SlaDomain
 from aurora_provider.framework.storage.jobs import StoredConfig
 from aurora_provider.framework.updates.controller import UpdateController
 
@@ -37,6 +39,7 @@ class ApiServices:
     cron: CronService
     quotas: Quotas
     maintenance: Maintenance
+    sla_domain: SlaDomain
     backups: Backups
     housekeeping: Housekeeping
     config_history: Callable[[str, int], Sequence[StoredConfig]]  # (job path, limit)
@@ -47,6 +50,7 @@ class ApiServices:
     is_leader: Callable[[], bool] = lambda: True
     readiness: Callable[[], str | None] = lambda: None  # why the backend cannot serve
     observer_url: str | None = None  # the agents' observers, a template with {host}
+    recovery: StagedRecovery | None = None  # the daemon's; None in-process (no restart)
     started_at: float = field(default_factory=process_started_at)  # for /vars' uptime
 
 

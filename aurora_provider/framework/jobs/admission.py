@@ -24,15 +24,19 @@ def jobs_of_role(store: Store) -> Callable[[str], Collection[str]]:
 
 class Admission:
     """:param tiers: the tiers a job may name (``--tier-config``).
-    :param role_jobs: the keys of the jobs a role holds (``jobs_of_role``)."""
+    :param role_jobs: the keys of the jobs a role holds (``jobs_of_role``).
+    :param backend_refusal: why the backend cannot run a configuration (a container it has
+        no runtime for), or None."""
 
     def __init__(self, settings: SchedulerSettings, tiers: TierTable,
-                 role_jobs: Callable[[str], Collection[str]] = lambda _role: ()) -> None:
+                 role_jobs: Callable[[str], Collection[str]] = lambda _role: (),
+                 backend_refusal: Callable[[JobConfig], str | None] = lambda _c: None) -> None:
         self.cluster = settings.cluster
         self._tiers = tiers
         self.max_instances = settings.max_instances
         self.max_jobs_per_role = settings.max_jobs_per_role
         self._role_jobs = role_jobs
+        self._backend_refusal = backend_refusal
         self._environments = re.compile(settings.allowed_environments)
 
     def check_cluster(self, config: JobConfig) -> None:
@@ -57,6 +61,11 @@ class Admission:
         except InvalidRequest as e:
             raise InvalidRequest(f"job {config.key}: {e}") from e
 
+    def check_backend(self, config: JobConfig) -> None:
+        reason = self._backend_refusal(config)
+        if reason:
+            raise InvalidRequest(f"job {config.key}: {reason}")
+
     def check_role_jobs(self, config: JobConfig) -> None:
         """A job new to its role fits under ``max_jobs_per_role`` (call it under the lock
         that serialises creates, so two cannot both take the last place)."""
@@ -75,6 +84,7 @@ class Admission:
         self.check_environment(config)
         self.check_instances(config)
         self.check_tier(config)
+        self.check_backend(config)
         ports = config.task.requested_ports
         if len(set(ports)) != len(ports):
             raise InvalidRequest(f"job {config.key}: task.requested_ports has duplicates")
@@ -86,6 +96,7 @@ class Admission:
                                  "with 'aurora cron schedule', not updated")
         self.check_instances(config)
         self.check_tier(config)
+        self.check_backend(config)
 
     def for_cron(self, config: JobConfig) -> None:
         self.check_cluster(config)
@@ -95,4 +106,5 @@ class Admission:
                                  "'aurora job create'")
         self.check_instances(config)
         self.check_tier(config)
+        self.check_backend(config)
         # check_role_jobs comes later, under the ledger lock (see CronJobs.schedule).

@@ -7,6 +7,10 @@ instance; more than ``max_per_instance_failures`` (-1: no limit) and the instanc
 more than ``max_total_failures`` failed instances and the restart is FAILED, with a message
 naming them, and the instances still pending are left alone.
 
+A job whose ``UpdateConfig`` is ``sla_aware`` is restarted under its ``sla_policy``, as its
+updates are (``jobs.sla``): an instance the policy holds stays pending, at the head of the
+next batch, and the restart's message says why until the policy lets it go.
+
 Each restart is a ``RestartRow`` (persisted, with what it counted), so it survives a
 scheduler restart. It advances inside the scheduling round (a round step), which also runs
 when nothing changed, so a replacement's watch ends on time.
@@ -14,12 +18,13 @@ when nothing changed, so a replacement's watch ends on time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from aurora_provider.api.errors import Conflict, InvalidRequest, JobNotFound, NotFound
 from aurora_provider.framework.core.changes import Changes
 from aurora_provider.framework.core.ledger import TaskLedger
+from aurora_provider.framework.jobs.sla import SlaGate, is_sla_aware
 from aurora_provider.framework.storage.restarts import RestartLimits
 from aurora_provider.framework.storage.rows import RestartRow, TaskRow
 from aurora_provider.framework.storage.store import Store
@@ -27,6 +32,9 @@ from aurora_provider.states.restart import MACHINE, RestartState
 from aurora_provider.states.task import TaskState, can_transition
 
 S = TaskState
+HOLD_PREFIX = "instance "  # a restart's message naming a hold starts so
+# Why an instance's task may not be restarted now (its SLA), or None.
+Held = Callable[[Changes, RestartRow, TaskRow], str | None]
 
 
 @dataclass
@@ -71,8 +79,14 @@ def _watch(restart: RestartRow, p: _Progress, instance: int, old_id: str,
         p.finish(instance, failed=False)
 
 
-def advance(ch: Changes, restart: RestartRow, ledger: TaskLedger) -> RestartRow:
-    """One step of a restart: judge the batch in flight, then start the next."""
+def _never_held(_ch: Changes, _restart: RestartRow, _row: TaskRow) -> str | None:
+    return None
+
+
+def advance(ch: Changes, restart: RestartRow, ledger: TaskLedger,
+            held: Held = _never_held) -> RestartRow:
+    """One step of a restart: judge the batch in flight, then start the next (instances
+    ``held`` by their SLA wait at the head of the pending ones)."""
     by_instance = {r.instance: r for r in ch.job_tasks(restart.job_key)}
     p = _Progress.of(restart)
     for instance, old_id in restart.in_flight.items():
@@ -87,14 +101,23 @@ def advance(ch: Changes, restart: RestartRow, ledger: TaskLedger) -> RestartRow:
                    f"{sorted(pending) or 'none'}")
     elif not p.in_flight and pending:
         batch, pending = pending[:restart.batch_size], pending[restart.batch_size:]
+        waiting: list[int] = []
+        holds: list[str] = []
         for instance in batch:
             current = by_instance.get(instance)
-            if current is not None and can_transition(current.status, S.RESTARTING):
+            reason = held(ch, restart, current) if current is not None else None
+            if reason is not None:
+                waiting.append(instance)
+                holds.append(f"{HOLD_PREFIX}{instance} {reason}")
+            elif current is not None and can_transition(current.status, S.RESTARTING):
                 ledger.move(ch, current, S.RESTARTING, "Restarting by user request")
                 ch.kills.append(current.task_id)
                 p.in_flight[instance] = current.task_id
             else:
                 p.done.append(instance)  # nothing running to restart
+        pending = waiting + pending
+        if holds or (message or "").startswith(HOLD_PREFIX):
+            message = "; ".join(holds) or None
     if state is RestartState.ACTIVE and not pending and not p.in_flight:
         state = MACHINE.transition(f"{restart.restart_id}", state, RestartState.DONE)
     changed = replace(restart, state=state, message=message, pending=tuple(pending),
@@ -108,10 +131,14 @@ def advance(ch: Changes, restart: RestartRow, ledger: TaskLedger) -> RestartRow:
 class RollingRestarts:
     """The active restart of each job; a round step and a job guard (for updates)."""
 
-    def __init__(self, ledger: TaskLedger, store: Store, cluster: str) -> None:
+    def __init__(self, ledger: TaskLedger, store: Store, cluster: str,
+                 gate: SlaGate | None = None) -> None:
+        """:param gate: decides the kills of ``sla_aware`` jobs (by default one asking the
+            job's policy, with its own coordinator client)."""
         self._ledger = ledger
         self._store = store
         self._cluster = cluster
+        self._gate = gate or SlaGate(ledger.config, cluster)
         self._active: dict[str, RestartRow] = {}
 
     def recover(self) -> None:
@@ -158,7 +185,17 @@ class RollingRestarts:
 
     def during_round(self, ch: Changes) -> None:
         for restart in list(self._active.values()):
-            self._save(ch, advance(ch, restart, self._ledger))
+            self._save(ch, advance(ch, restart, self._ledger, self._held))
+        self._gate.retain({_owner(r) for r in self._active.values()})
+
+    def _held(self, ch: Changes, restart: RestartRow, row: TaskRow) -> str | None:
+        """The reason the SLA of an ``sla_aware`` job holds ``row``, or None."""
+        if not is_sla_aware(self._ledger.config(row.config_id)):
+            return None
+        owner = _owner(restart)
+        if self._gate.check(ch, owner, row, self._gate.policy(row.config_id), _quiet):
+            return None
+        return self._gate.held(owner).get(row.task_id, "held by SLA")
 
     def drop(self, ch: Changes, job_key: str, instances: set[int] | None) -> None:
         """Killed instances leave the job's restart; a killed job aborts it."""
@@ -187,3 +224,11 @@ class RollingRestarts:
                 self._active.pop(row.job_key, None)
 
         ch.also(lambda tx: self._store.restarts.save(tx, row), committed)
+
+
+def _owner(restart: RestartRow) -> str:
+    return f"restart-{restart.restart_id}"
+
+
+def _quiet(_reason: str | None) -> None:
+    """A restart reads its holds' reasons from the gate (its status message)."""

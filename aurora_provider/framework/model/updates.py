@@ -88,6 +88,10 @@ class UpdateRecord:
     groups_started: int = 0
     last_pulse_at: float | None = None
     message: str | None = None
+    # The instances the user limited the update to (Aurora's updateOnlyTheseInstances);
+    # None: every instance. The others keep their configuration, whatever it is.
+    only_instances: tuple[int, ...] | None = None
+    creates_job: bool = False  # started on a job that did not exist: the update creates it
 
     @property
     def forward(self) -> bool:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aurora_provider.api.errors import BackupFailed, BackupNotFound, InvalidRequest
+from aurora_provider.api.models.recovery import BACKUP_ID_PATTERN
 from aurora_provider.framework.private import create_private, write_private
 from aurora_provider.framework.storage import snapshots
 from aurora_provider.framework.storage.store import Store, open_store
@@ -27,7 +28,7 @@ from aurora_provider.framework.storage.store import Store, open_store
 log = logging.getLogger(__name__)
 
 DB_NAME = "scheduler.db"
-BACKUP_ID = re.compile(r"^backup-\d{8}T\d{6}\d{6}Z$")
+BACKUP_ID = re.compile(BACKUP_ID_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ def _take(offer: Offer, demand: Demand) -> None:
 class PlacementResult:
     assignments: list[Assignment] = field(default_factory=list)
     vetoes: dict[str, str] = field(default_factory=dict)  # unplaced task id -> last reason
+    deferred: bool = False  # tasks were left untried: the batch was full
 
 
 class Placer:
@@ -144,11 +145,18 @@ class Placer:
                 return reason
         return None
 
-    def place(self, pending: Sequence[PendingTask], demands: Mapping[int, Demand],
-              offers: Sequence[Offer], counts: AttributeCounts) -> PlacementResult:
+    def place(self, pending: Iterable[PendingTask], demands: Mapping[int, Demand],
+              offers: Sequence[Offer], counts: AttributeCounts,
+              batch: int | None = None) -> PlacementResult:
+        """First fit of ``pending`` on ``offers``. With ``batch``, once that many tasks are
+        placed no further offer is opened: the offers already taken are filled (each is
+        accepted whole, so a half-used one would waste its rest until it is offered again)
+        and the tasks not tried are left for the next round (``deferred``). ``pending`` is
+        read only as far as it is tried, so a lazy iterable costs nothing past the batch."""
         ordered = self._order(offers)
         result = PlacementResult()
         cursors: dict[int, int] = {}
+        opened: set[str] = set()
         for task in pending:
             demand = demands[task.group]
             index = cursors.get(task.group, 0)
@@ -164,6 +172,11 @@ class Placer:
                 result.vetoes[task.task_id] = reason or "No offers"
                 continue
             offer = ordered[index]
+            if batch is not None and len(result.assignments) >= batch and \
+                    offer.offer_id not in opened:
+                result.deferred = True
+                break
+            opened.add(offer.offer_id)
             _take(offer, demand)
             ports = pick_ports(offer, demand.ports, self._rng)
             counts.add(demand.job_key, offer.attributes, offer.hostname)

@@ -1,5 +1,6 @@
 """Whole-database copies, for backups: SQLite's online backup, or a JSON export of every
-table (for other databases), and loading either into a fresh SQLite store."""
+table (for other databases), loading either into a fresh SQLite store, and replacing a
+live store's contents with an export (a committed recovery)."""
 
 from __future__ import annotations
 
@@ -45,14 +46,21 @@ def import_tables(db: Database, export: dict[str, Any]) -> None:
     meta = sa.MetaData()
     with db.engine.begin() as conn:
         meta.reflect(conn)
-        for table in meta.sorted_tables:
-            if table.name == "alembic_version":
-                continue  # the target's own migrations decide its version
-            rows = export["tables"].get(table.name) or []
-            columns = set(table.c.keys())
-            if rows:
-                conn.execute(table.insert(), [
-                    {k: _decode(v) for k, v in row.items() if k in columns} for row in rows])
+        _fill(conn, _data_tables(meta), export)
+
+
+def _data_tables(meta: sa.MetaData) -> list[sa.Table]:
+    """The tables in dependency order; the database's own migrations decide its version."""
+    return [t for t in meta.sorted_tables if t.name != "alembic_version"]
+
+
+def _fill(conn: sa.Connection, tables: list[sa.Table], export: dict[str, Any]) -> None:
+    for table in tables:
+        rows = export["tables"].get(table.name) or []
+        columns = set(table.c.keys())
+        if rows:
+            conn.execute(table.insert(), [
+                {k: _decode(v) for k, v in row.items() if k in columns} for row in rows])
 
 
 def sqlite_backup(db: Database, target: Path) -> None:
@@ -81,3 +89,15 @@ def copy_sqlite_file(source: Path, target: Path) -> None:
     finally:
         dest.close()
         src.close()
+
+
+def replace_tables(db: Database, export: dict[str, Any]) -> None:
+    """Make ``db`` hold exactly ``export`` (its migrations kept): every table emptied and
+    refilled in one transaction, so a failure leaves it as it was."""
+    meta = sa.MetaData()
+    with db.engine.begin() as conn:
+        meta.reflect(conn)
+        tables = _data_tables(meta)
+        for table in reversed(tables):  # children before the tables they refer to
+            conn.execute(table.delete())
+        _fill(conn, tables, export)

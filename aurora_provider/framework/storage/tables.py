@@ -109,6 +109,8 @@ update_records = sa.Table(
     sa.Column("progress", sa.JSON, nullable=False),  # {instance: [desired, state, ...]}
     sa.Column("groups_started", sa.Integer, nullable=False),
     sa.Column("last_pulse_at", sa.Float, nullable=True),
+    sa.Column("only_instances", sa.JSON, nullable=True),  # the user's scope; null: all
+    sa.Column("creates_job", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 update_events = sa.Table(
@@ -180,6 +182,10 @@ host_maintenance = sa.Table(
     sa.Column("mode", sa.String(16), nullable=False),
     sa.Column("percentage", sa.Float, nullable=True),  # instances of each job kept up
     sa.Column("updated_at", sa.Float, nullable=False),
+    # An SLA-aware drain: the default policy's duration (with ``percentage``) for jobs
+    # without a policy, and when the drain goes on regardless of SLAs.
+    sa.Column("sla_duration_secs", sa.Float, nullable=True),
+    sa.Column("force_drain_at", sa.Float, nullable=True),
 )
 
 # What the scheduler remembers of itself (e.g. its Mesos framework id), by name.

@@ -61,6 +61,8 @@ def _values(r: UpdateRecord) -> dict[str, Any]:
         "initial": {str(k): v for k, v in r.initial.items()},
         "scope": {k: list(v) for k, v in r.scope.items()}, "progress": _progress(r.progress),
         "groups_started": r.groups_started, "last_pulse_at": r.last_pulse_at,
+        "only_instances": None if r.only_instances is None else list(r.only_instances),
+        "creates_job": r.creates_job,
     }
 
 
@@ -75,7 +77,9 @@ def _record(row: sa.Row[Any]) -> UpdateRecord:
         initial={int(k): int(v) for k, v in row.initial.items()},
         scope={k: list(v) for k, v in row.scope.items()}, progress=progress,
         groups_started=row.groups_started, last_pulse_at=row.last_pulse_at,
-        message=row.message)
+        message=row.message,
+        only_instances=None if row.only_instances is None else tuple(row.only_instances),
+        creates_job=bool(row.creates_job))
 
 
 class UpdateRepository:
@@ -85,7 +89,7 @@ class UpdateRepository:
     def write(self, tx: Transaction, write: UpdateWrite) -> None:
         for record in write.new_records:
             tx.execute(update_records.insert().values(**_values(record)))
-        # An update's specification (job, settings, configuration, scope) is written once,
+        # An update's specification (job, settings, configuration, scopes) is written once,
         # by the insert; a step rewrites only what moves.
         progress = tx.encoder(update_records.c.progress)
         tx.update_many(update_records, "update_id", _MOVING, [

@@ -161,8 +161,12 @@ class ActiveUpdates:
         return record
 
     def _save_job(self, tx: Transaction, ch: Changes, r: UpdateRecord) -> None:
-        """At the end: the job's configuration is the new one only if it rolled forward."""
+        """At the end: the job's configuration is the new one only if it rolled forward (a
+        scoped one too: it is what the job was last updated to). A job the update created
+        and left without a task is gone again."""
         if not any(ch.job_tasks(r.job_key)) and r.status is not U.ROLLED_FORWARD:
+            if r.creates_job:
+                self.store.jobs.delete(tx, r.job_key)
             return
         existing = self.store.jobs.job(r.job_key)
         if r.status is U.ROLLED_FORWARD:

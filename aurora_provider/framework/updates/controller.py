@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from aurora_provider.api.errors import Conflict, InvalidRequest, JobNotFound, UpdateNotFound
+from aurora_provider.api.errors import Conflict, InvalidRequest, UpdateNotFound
 from aurora_provider.framework.core.changes import Changes
 from aurora_provider.framework.core.ports import JobGuards, QuotaCheck
 from aurora_provider.framework.jobs.admission import Admission
@@ -22,9 +22,10 @@ from aurora_provider.framework.model.updates import (
     UpdateEvent,
     UpdateRecord,
 )
+from aurora_provider.framework.storage.rows import JobRow
 from aurora_provider.framework.updates.active import ActiveUpdates, UpdateChange, log
 from aurora_provider.framework.updates.engine import add_task, pulse_due, start_rollback
-from aurora_provider.framework.updates.plan import settings_from_wire
+from aurora_provider.framework.updates.plan import instance_scope, settings_from_wire
 from aurora_provider.states.instance_update import InstanceUpdateState
 from aurora_provider.states.machine import IllegalTransition
 from aurora_provider.states.task import TaskState
@@ -66,12 +67,16 @@ class UpdateController:
 
     # -- starting ------------------------------------------------------------------------
 
-    def start(self, config: JobConfig, user: str, message: str | None = None) -> UpdateRecord:
+    def start(self, config: JobConfig, user: str, message: str | None = None,
+              instances: Collection[int] | None = None) -> UpdateRecord:
+        """Start an update of the job to ``config``; ``instances`` limits it to those (the
+        others keep their configuration). A job that does not exist is created by it."""
         updates = self._updates
         ledger = updates.ledger
         self._admission.for_update(config)
         job_key = config.job_key
         settings = settings_from_wire(config.update_config, config.instances)
+        only = None if instances is None else frozenset(instances)
         with ledger.lock:
             self._guards.check(job_key)
             active = updates.get(job_key)
@@ -80,19 +85,16 @@ class UpdateController:
                                f"{active.update_id}; pause, abort or wait for it")
             initial = {r.instance: r.config_id for r in ledger.active(job_key)
                        if r.status is not S.KILLING}  # an instance being killed is gone
-            if not initial and updates.store.jobs.job(job_key) is None:
-                raise JobNotFound(f"job {config.key} not found; create it with "
-                                  "'aurora job create'")
-            desired = set(range(config.instances))
-            scope = {
-                "add": sorted(desired - set(initial)),
-                "remove": sorted(set(initial) - desired),
-                "replace": sorted(i for i in desired & set(initial)
-                                  if updates.identity(initial[i]) != config.identity),
-            }
-            if not any(scope.values()):
-                raise InvalidRequest(f"job {config.key} is unchanged by the proposed update")
-            self._quota.check(config, config.instances, replaces=job_key)
+            creates = not initial and updates.store.jobs.job(job_key) is None
+            if creates:
+                self._admit_new_job(config)
+            scope = instance_scope(
+                str(config.key), config.instances, initial, only,
+                changed=lambda i: updates.identity(initial[i]) != config.identity)
+            after = len(set(initial) - set(scope["remove"])) + len(scope["add"])
+            # The job's instances after the update, each counted at the new configuration's
+            # size (exact when a scope leaves out instances of the same size).
+            self._quota.check(config, after, replaces=job_key)
             now = ledger.now()
             with updates.store.transaction() as tx:
                 config_id = updates.store.jobs.add_config(tx, config, now)
@@ -101,17 +103,32 @@ class UpdateController:
             record = UpdateRecord(
                 update_id=str(uuid.uuid4()), job_key=job_key, cluster=config.key.cluster,
                 status=status, user=user, created_at=now, updated_at=now, settings=settings,
-                desired_config_id=config_id, desired_instances=config.instances,
+                desired_config_id=config_id, desired_instances=after,
                 initial=initial, scope=scope, message=message,
-                progress={i: InstanceProgress(config_id if i in desired else None)
-                          for i in sorted(set().union(*scope.values()))})
+                progress={i: InstanceProgress(None if i in scope["remove"] else config_id)
+                          for i in sorted(set().union(*scope.values()))},
+                only_instances=None if only is None else tuple(sorted(only)),
+                creates_job=creates)
             change = UpdateChange(record, new=True)
             change.write.events.append((record.update_id,
                                         UpdateEvent(now, status, user, message)))
-            updates.commit(ledger.changes(), change)
-            log.info("update %s of %s started by %s: %s", record.update_id, config.key, user,
+            ch = ledger.changes()
+            if creates:  # the job exists from now on: listed, and counted against its role
+                job = JobRow(job_key, config.key.cluster, config_id, now, now)
+                ch.also(lambda tx: updates.store.jobs.save(tx, job))
+            updates.commit(ch, change)
+            log.info("update %s of %s started by %s%s%s: %s", record.update_id, config.key,
+                     user, " (creates the job)" if creates else "",
+                     "" if only is None else f" on {len(only)} instance(s)",
                      {k: len(v) for k, v in scope.items()})
             return record
+
+    def _admit_new_job(self, config: JobConfig) -> None:
+        """The checks of ``aurora job create``, for an update that creates its job."""
+        self._admission.for_create(config)
+        if self._updates.store.cron.is_cron_job(config.job_key):
+            raise Conflict(f"job {config.key} is a cron job; deschedule it first")
+        self._admission.check_role_jobs(config)
 
     # -- user actions --------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ batch strategy, as it did in Aurora.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from aurora_provider.api.errors import InvalidRequest
@@ -80,6 +80,50 @@ def settings_from_wire(config: Mapping[str, Any], instances: int) -> UpdateSetti
         wait_for_batch_completion=wait, pulse_interval_secs=pulse,
         strategy=strategy, batch_sizes=sizes, autopause_after_batch=autopause,
         sla_aware=_bool(config, "sla_aware", False))
+
+
+def instance_scope(key: str, instances: int, initial: Mapping[int, int],
+                   only: frozenset[int] | None, *,
+                   changed: Callable[[int], bool]) -> dict[str, list[int]]:
+    """The instances an update of the job to ``instances`` instances adds, removes and
+    replaces, from what runs now (``initial``: instance -> configuration id). ``changed``
+    tells whether a running instance's configuration differs from the new one.
+
+    ``only`` (Aurora's updateOnlyTheseInstances) limits all three to those instances: one
+    beyond the running count is added, a running one past the new count is removed, the
+    others are left as they are. InvalidRequest names what is wrong.
+    """
+    desired, current = set(range(instances)), set(initial)
+    if only is not None:
+        stray = only - desired - current
+        if stray:
+            raise InvalidRequest(
+                f"job {key}: instances {_listed(stray)} are neither running "
+                f"({_listed(current) or 'none'}) nor in the new configuration "
+                f"({_listed(desired)}); name instances of either")
+        desired, current = desired & only, current & only
+    scope = {"add": sorted(desired - current), "remove": sorted(current - desired),
+             "replace": sorted(i for i in desired & current if changed(i))}
+    if not any(scope.values()):
+        what = f"job {key} is" if only is None else \
+            f"instances {_listed(only)} of job {key} are"
+        raise InvalidRequest(f"{what} unchanged by the proposed update")
+    return scope
+
+
+def _listed(instances: Collection[int]) -> str:
+    """``0-2,5``: instances as ranges (a scope may hold thousands)."""
+    parts: list[str] = []
+    values = sorted(instances)
+    start = 0
+    while start < len(values):
+        end = start
+        while end + 1 < len(values) and values[end + 1] == values[end] + 1:
+            end += 1
+        first, last = values[start], values[end]
+        parts.append(str(first) if first == last else f"{first}-{last}")
+        start = end + 1
+    return ",".join(parts)
 
 
 def ordered(instances: Sequence[int], forward: bool) -> list[int]:

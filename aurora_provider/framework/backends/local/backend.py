@@ -12,6 +12,13 @@ checkpoint, read through ``executor.api.CheckpointReader``, says how the task is
 With ``setuid`` (the daemon sets it when the scheduler runs as root, unless --nosetuid)
 each runner is told ``--setuid ROLE``: the task's processes run as its role's Unix user, as
 in Aurora, and cannot read the scheduler's files; a role with no such user fails the task.
+
+Runners are given the scheduler's ZooKeeper for Announcers (``--announcer-ensemble``, and
+the serversets' root, ``--announcer-zk-path-prefix``), as the Mesos backend's task data
+gives them to its executors. A job with a container image runs only when the scheduler has
+a container runtime (``--container-runtime``): each process then runs in the image
+(``executor.core.containers``), and whatever containers a task leaves are removed when it
+ends; without one such a job is refused at create, update and cron schedule (``refusal``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from aurora_provider.framework.backends.local.executor import (
     RunnerView,
     load_executor,
 )
+from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.states.executor_task import ExecutorTaskState as X
 from aurora_provider.states.health import READY, HealthState
@@ -61,6 +69,8 @@ S = TaskState
 _TERMINAL_MAP = {X.SUCCESS: S.FINISHED, X.FAILED: S.FAILED, X.KILLED: S.KILLED, X.LOST: S.LOST}
 # How long ``stop()`` waits for kills in flight: a stopping scheduler exits promptly.
 STOP_WAIT_SECS = 1.0
+# How long removing an ended task's containers may take.
+CONTAINER_REMOVAL_SECS = 60.0
 # Any user but the scheduler's: who must be able to reach the sandboxes under the work dir.
 OTHERS = TaskUser("others", -1, -1, ())
 
@@ -73,6 +83,23 @@ class Capacity:
     ram_mb: float
     disk_mb: float
     port_ranges: tuple[tuple[int, int], ...] = ((31000, 32000),)
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """Where runners announce their tasks' serversets (``--announcer-ensemble``)."""
+
+    ensemble: str | None = None
+    zk_path_prefix: str | None = None
+
+
+def container_of(config: JobConfig) -> dict[str, Any] | None:
+    """The job's container when it has an image to run (``Mesos()`` alone runs on the host,
+    as Aurora sent no ContainerInfo for it), else None."""
+    container = config.wire["task"].get("container") or {}
+    if container.get("docker") or (container.get("mesos") or {}).get("image"):
+        return dict(container)
+    return None
 
 
 @dataclass
@@ -119,10 +146,15 @@ class LocalBackend:
     def __init__(self, *, work_dir: Path, hostname: str, capacity: Capacity,
                  attributes: dict[str, str] | None = None,
                  executor: ExecutorApi | None = None, agents: int = 1,
-                 setuid: bool = False) -> None:
-        """:param setuid: run each task as its role's Unix user (the scheduler is root)."""
+                 setuid: bool = False, announcer: Announcement | None = None,
+                 container_runtime: str | None = None) -> None:
+        """:param setuid: run each task as its role's Unix user (the scheduler is root).
+        :param announcer: the ZooKeeper runners announce tasks in (None: they do not).
+        :param container_runtime: the ``podman`` / ``docker`` binary containers run with."""
         self.work_dir = work_dir
         self.setuid = setuid
+        self.announcer = announcer or Announcement()
+        self.container_runtime = container_runtime
         self.hostname = hostname
         self.agent_id = f"local-{hostname}"
         # Several agents on this one machine (HOSTNAME-0..N-1) split its capacity evenly, so
@@ -206,7 +238,26 @@ class LocalBackend:
             self._report(launch.task_id, S.STARTING, "Runner started")
             tracked.reported = S.STARTING
 
+    def refusal(self, config: JobConfig) -> str | None:
+        """Why this backend cannot run ``config``: a container image without a runtime, or
+        an image the runtime cannot run."""
+        container = container_of(config)
+        if container is None:
+            return None
+        if self.container_runtime is None:
+            return ("its container needs a container runtime: start the scheduler with "
+                    "--container-runtime podman|docker, or drop the container")
+        try:
+            self.executor.container_image(container)
+        except InvalidTask as e:
+            return str(e)
+        return None
+
     def _spawn(self, launch: Launch) -> _Tracked:
+        container = container_of(launch.config)
+        problem = self.refusal(launch.config) if container is not None else None
+        if problem:  # a job stored before the scheduler lost its runtime
+            raise InvalidTask(problem)
         task_dir = self._task_dir(launch.task_id)
         sandbox = task_dir / "sandbox"
         sandbox.mkdir(parents=True, exist_ok=True)
@@ -216,7 +267,10 @@ class LocalBackend:
             executor_data=str(job_file), task_id=launch.task_id, instance=launch.instance,
             hostname=launch.hostname, ports=dict(launch.ports), sandbox=str(sandbox),
             checkpoint_root=str(self.checkpoint_root),
-            setuid=launch.config.key.role if self.setuid else None)
+            setuid=launch.config.key.role if self.setuid else None,
+            announcer_ensemble=self.announcer.ensemble,
+            announcer_zk_path_prefix=self.announcer.zk_path_prefix,
+            container=container, container_runtime=self.container_runtime)
         with open(task_dir / "runner.log", "ab") as out:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -278,6 +332,8 @@ class LocalBackend:
                     self._tracked.pop(task_id, None)
                 if t.vanished:
                     self._kill_orphans([task_id])
+                if self.container_runtime is not None and container_of(t.launch.config):
+                    self._remove_containers(self.container_runtime, task_id)
         with self._lock:
             updates, self._updates = self._updates, []
         return updates
@@ -293,6 +349,24 @@ class LocalBackend:
             self._killers = [k for k in self._killers if k.is_alive()]
             self._killers.append(killer)
         killer.start()
+
+    def _remove_containers(self, runtime: str, task_id: str) -> None:
+        """Remove what containers the ended task left (a run killed with SIGKILL leaves
+        its container running: its runtime client could not stop it)."""
+        argv = self.executor.container_removal_argv(runtime, task_id)
+
+        def remove() -> None:
+            try:
+                subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=CONTAINER_REMOVAL_SECS, check=True)
+            except (OSError, subprocess.SubprocessError) as e:
+                log.warning("could not remove the containers of %s: %s", task_id, e)
+
+        remover = threading.Thread(target=remove, daemon=True, name="local-containers")
+        with self._lock:
+            self._killers = [k for k in self._killers if k.is_alive()]
+            self._killers.append(remover)
+        remover.start()
 
     def _view(self, task_id: str, t: _Tracked) -> RunnerView | None:
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from executor import api
 
@@ -47,9 +47,16 @@ class ExecutorApi(Protocol):
 
     def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
                     ports: Mapping[str, int], sandbox: str, checkpoint_root: str,
-                    setuid: str | None = None) -> list[str]: ...
+                    setuid: str | None = None, announcer_ensemble: str | None = None,
+                    announcer_zk_path_prefix: str | None = None,
+                    container: Mapping[str, Any] | None = None,
+                    container_runtime: str | None = None) -> list[str]: ...
 
     def kill_task(self, task_id: str) -> None: ...
+
+    def container_image(self, container: Mapping[str, Any]) -> str: ...
+
+    def container_removal_argv(self, runtime: str, task_id: str) -> list[str]: ...
 
 
 class _RealExecutor:
@@ -67,18 +74,30 @@ class _RealExecutor:
 
     def runner_argv(self, *, executor_data: str, task_id: str, instance: int, hostname: str,
                     ports: Mapping[str, int], sandbox: str, checkpoint_root: str,
-                    setuid: str | None = None) -> list[str]:
+                    setuid: str | None = None, announcer_ensemble: str | None = None,
+                    announcer_zk_path_prefix: str | None = None,
+                    container: Mapping[str, Any] | None = None,
+                    container_runtime: str | None = None) -> list[str]:
         # prebind: the scheduler has the configuration language loaded already, so binding
         # here spares each runner 40-60 ms of importing it (the executor benchmark).
         return api.runner_argv(
             executor_data=executor_data, task_id=task_id, instance=instance, hostname=hostname,
             ports=dict(ports), sandbox=sandbox, checkpoint_root=checkpoint_root, prebind=True,
-            setuid=setuid)
+            setuid=setuid, announcer_ensemble=announcer_ensemble,
+            announcer_zk_path_prefix=announcer_zk_path_prefix, container=container,
+            container_runtime=container_runtime)
 
     def kill_task(self, task_id: str) -> None:
         # Signal and return: the runner tears the task down and its checkpoint, polled by
         # the backend, reports the end; waiting here would serialize a killall.
         api.kill_task(self._root, task_id, wait=False)
+
+
+    def container_image(self, container: Mapping[str, Any]) -> str:
+        return api.container_image(container)
+
+    def container_removal_argv(self, runtime: str, task_id: str) -> list[str]:
+        return api.container_removal_argv(runtime, task_id)
 
 
 def load_executor(checkpoint_root: Path) -> ExecutorApi:

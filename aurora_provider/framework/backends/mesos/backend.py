@@ -424,7 +424,10 @@ class MesosBackend:
                 infos = [resources.task_info(
                     launch, framework_id=framework_id, role=role,
                     executor_command=self.settings.executor_command,
-                    executor_name=self.settings.executor_name) for launch in agent_launches]
+                    executor_name=self.settings.executor_name,
+                    announcer_ensemble=self.settings.announcer_ensemble,
+                    announcer_zk_path_prefix=self.settings.announcer_zk_path_prefix)
+                    for launch in agent_launches]
                 for launch in agent_launches:
                     self._tasks[launch.task_id] = launch
                     self._locate(launch.task_id, agent_id)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aurora_provider.framework.backends.base import Launch
+from aurora_provider.framework.backends.mesos.containers import executor_container
 from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.mesos.task_data import AssignedTask
 
@@ -89,9 +90,11 @@ def offer_role(offers: Sequence[Mapping[str, Any]]) -> str:
 
 
 def task_info(launch: Launch, *, framework_id: str, role: str, executor_command: str,
-              executor_name: str) -> dict[str, Any]:
-    """The TaskInfo of one launch: the task's resources, our executor with its overhead,
-    and the assigned task (with the job's wire form) as the data."""
+              executor_name: str, announcer_ensemble: str | None = None,
+              announcer_zk_path_prefix: str | None = None) -> dict[str, Any]:
+    """The TaskInfo of one launch: the task's resources, our executor with its overhead (in
+    the job's container, if it has one), and the assigned task (with the job's wire form and
+    the scheduler's ZooKeeper for Announcers) as the data."""
     resources = launch.config.task.resources
     task = [_scalar("cpus", resources.cpu, role), _scalar("mem", resources.ram_mb, role)]
     if resources.disk_mb > 0:
@@ -107,23 +110,29 @@ def task_info(launch: Launch, *, framework_id: str, role: str, executor_command:
         overhead.append(_scalar("disk", launch.disk_mb - resources.disk_mb, role))
     data = AssignedTask(task_id=launch.task_id, instance=launch.instance,
                         hostname=launch.hostname, ports=dict(launch.ports),
-                        executor_data=launch.config.task.executor_data)
+                        executor_data=launch.config.task.executor_data,
+                        announcer_ensemble=announcer_ensemble,
+                        announcer_zk_path_prefix=announcer_zk_path_prefix)
     key = launch.config.key
+    executor: dict[str, Any] = {
+        "type": "CUSTOM",
+        # One executor per task, as Aurora's Thermos: its id names the task.
+        "executor_id": {"value": f"thermos-{launch.task_id}"},
+        "framework_id": {"value": framework_id},
+        "name": executor_name,
+        "source": key.path.replace("/", "."),
+        "command": {"value": executor_command, "shell": True},
+        "resources": overhead,
+    }
+    container = executor_container(launch.config.wire["task"].get("container"))
+    if container is not None:
+        executor["container"] = container
     return {
         "name": f"{key.role}.{key.environment}.{key.name}.{launch.instance}",
         "task_id": {"value": launch.task_id},
         "agent_id": {"value": launch.agent_id},
         "resources": task,
-        "executor": {
-            "type": "CUSTOM",
-            # One executor per task, as Aurora's Thermos: its id names the task.
-            "executor_id": {"value": f"thermos-{launch.task_id}"},
-            "framework_id": {"value": framework_id},
-            "name": executor_name,
-            "source": key.path.replace("/", "."),
-            "command": {"value": executor_command, "shell": True},
-            "resources": overhead,
-        },
+        "executor": executor,
         "data": data.to_base64(),
         "labels": {"labels": [{"key": "org.apache.aurora.tier",
                                "value": launch.config.task.tier or "preferred"}]},

@@ -28,3 +28,7 @@ class MesosSettings:
     reconcile_interval_secs: float = 3600.0
     # A kill without an answer is sent again after this long (Aurora retries kills too).
     kill_retry_secs: float = 30.0
+    # ZooKeeper for the tasks' Announcers, and the serversets' root there, sent to every
+    # executor in its task data (None: the executor's own flags say).
+    announcer_ensemble: str | None = None
+    announcer_zk_path_prefix: str | None = None

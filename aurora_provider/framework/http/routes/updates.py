@@ -33,7 +33,9 @@ def summary(r: UpdateRecord) -> m.UpdateSummary:
     return m.UpdateSummary(
         update_id=r.update_id, key=f"{r.cluster}/{r.job_key}", status=r.status,
         active=r.status not in TERMINAL, user=r.user, message=r.message,
-        created_at=r.created_at, updated_at=r.updated_at)
+        created_at=r.created_at, updated_at=r.updated_at,
+        only_instances=None if r.only_instances is None else list(r.only_instances),
+        creates_job=r.creates_job)
 
 
 def details(r: UpdateRecord, updates: UpdateController) -> m.UpdateDetails:
@@ -61,7 +63,8 @@ def _matches(pattern: str | None, value: str) -> bool:
 def start_update(body: m.StartUpdateRequest, services: Services,
                  user: Caller) -> m.UpdateDetails:
     user.require_role(body.job.key.role)
-    record = services.updates.start(config_of(body.job), user.user, body.message)
+    record = services.updates.start(config_of(body.job), user.user, body.message,
+                                    body.instances)
     return details(record, services.updates)
 
 
