@@ -17,6 +17,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from aurora_provider import __version__
 from aurora_provider.cli.entry import run_main
 from aurora_provider.cli.verbose import add_verbose, verbose_command
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aurora",
         description="Work with Aurora jobs: read .aurora files, create and manage jobs.",
     )
+    parser.add_argument("--version", action="version", version=f"aurora {__version__}")
     nouns = parser.add_subparsers(dest="noun", metavar="NOUN", required=True)
     for module in NOUN_MODULES:
         importlib.import_module(module).register(nouns)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from croniter import croniter
-from pystachio import Empty, MustacheParser
+from pystachio import Empty, MustacheParser, Ref
 
 from aurora_provider.config.binding import announcer_portmap, check_submittable, port_references
 from aurora_provider.config.errors import ConfigError, ValidationError
@@ -32,7 +32,12 @@ from aurora_provider.config.schema import (
     VariableBatchUpdateStrategy,
 )
 from aurora_provider.config.typecheck import first_type_problem
-from aurora_provider.config.wire import job_from_wire, job_to_wire
+from aurora_provider.config.wire import (
+    is_custom_executor,
+    job_from_custom_wire,
+    job_from_wire,
+    job_to_wire,
+)
 
 __all__ = ["MAX_CPU", "MAX_INSTANCES", "MAX_MB", "MAX_NUMBER", "validate_job", "validate_wire"]
 
@@ -44,7 +49,11 @@ MIB = 1024 * 1024
 MAX_CPU = 1_000_000.0  # cores per instance
 MAX_MB = 1024**3  # 1 PiB per instance, in MB
 MAX_INSTANCES = 1_000_000  # the scheduler's own limit (--max-instances) is lower
-MAX_NUMBER = 2**63 - 1  # every other number of a job fits a 64-bit integer column
+# Every other number of a job fits a 64-bit integer column, and stays exact in a JSON reader
+# that parses numbers as doubles (clients and OpenAPI tools read the bounds so): above 2**53
+# neighbouring integers compare equal there, so a bound near 2**63 would admit numbers past
+# it.
+MAX_NUMBER = 2**53 - 1
 # Aurora type-checked a job with a made-up instance before any instance existed.
 _PLACEHOLDER_CONTEXT = MesosContext(instance=31337, hostname="")
 
@@ -403,12 +412,16 @@ def validate_wire(wire: Mapping[str, Any], *, source: str = "job") -> None:
     resources, ports, constraints, update settings...) must say what that job says, so the
     scheduler and the executor never run two different jobs.
 
+    A custom executor's data is its own and opaque: the job's rules then apply to the form's
+    other fields, rebuilt as a job (``job_from_custom_wire``), named by their wire paths.
+
     :param wire: the form as JSON types, holding only the fields its sender set.
     :param source: the form's place in the request, named in the message (``job``).
     """
-    data = f"{source}.task.executor_config.data"
+    custom = is_custom_executor(wire)
+    data = source if custom else f"{source}.task.executor_config.data"
     try:
-        job = job_from_wire(wire)
+        job = job_from_custom_wire(wire) if custom else job_from_wire(wire)
         validate_job(job, source=data)
         check_submittable(job, source=data)
         derived = job_to_wire(job)
@@ -416,13 +429,17 @@ def validate_wire(wire: Mapping[str, Any], *, source: str = "job") -> None:
         raise
     except ConfigError as e:
         raise ValidationError(f"{data}: {e}") from e
-    except (RecursionError, ValueError, TypeError, AttributeError) as e:
+    except (RecursionError, ValueError, TypeError, AttributeError, Ref.InvalidRefError,
+            MustacheParser.Uninterpolatable) as e:
         raise ValidationError(f"{data}: not a job ({type(e).__name__}: {e})") from e
     found = _first_difference(wire, derived, source)
     if found is not None:
         path, sent, meant = found
         raise ValidationError(f"{path}: {sent!r} differs from the job in {data} ({meant!r}); "
                               "send the form job_to_wire() gives")
+    if custom and not isinstance(wire["task"]["executor_config"].get("data"), str):
+        raise ValidationError(f"{source}.task.executor_config.data: must be a string (the "
+                              "custom executor's data)")
 
 
 def _first_difference(sent: Any, meant: Any, path: str) -> tuple[str, Any, Any] | None:

@@ -118,7 +118,7 @@ def assemble(store: Store, backend: Backend, settings: SchedulerSettings, ops: O
     sender = None if webhook is None else WebhookSender(webhook, metrics.registry,
                                                         cluster=settings.cluster, clock=clock)
     config_of = store.jobs.config
-    demands = Demands(config_of, settings.overhead)
+    demands = Demands(config_of, settings.overhead, settings.custom_executors)
     lifecycle = TaskLifecycle(config_of, store.tasks, settings)
     ledger = TaskLedger(store, backend, lifecycle, demands, clock, metrics, on_commit=wake,
                         published=sender.published if sender is not None else None)

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -35,6 +35,7 @@ from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_imported_objects
 from aurora_provider.framework.errors import SchedulerError
 from aurora_provider.framework.http.auth import embedded_auth_file
+from aurora_provider.framework.model.executors import Executors, load_custom_executors
 from aurora_provider.framework.operations.settings import OpsSettings
 from aurora_provider.framework.operations.webhooks import WebhookConfig, load_webhook_file
 from aurora_provider.framework.placement.offers import Overhead
@@ -188,6 +189,9 @@ def parser() -> argparse.ArgumentParser:
                    "is gone (%(default)g)")
     m.add_argument("--executor-command", default=ms.executor_command,
                    help="how agents start the executor (%(default)s)")
+    m.add_argument("--custom-executor-config", type=Path, metavar="FILE",
+                   help="other executors jobs may name in ExecutorConfig(name=...), as "
+                   "Aurora's -custom_executor_config JSON array")
     m.add_argument("--offer-filter", type=float, default=ms.offer_filter_secs, metavar="SECS",
                    help="declined offers are not offered again for this long (%(default)g)")
     m.add_argument("--offer-hold", type=float, default=ms.offer_hold_secs, metavar="SECS",
@@ -229,7 +233,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def scheduler_settings(args: argparse.Namespace) -> SchedulerSettings:
+def scheduler_settings(args: argparse.Namespace,
+                       executors: Executors | None = None) -> SchedulerSettings:
     return SchedulerSettings(
         cluster=args.cluster, allowed_environments=args.allowed_environments,
         flapping_threshold_secs=args.flapping_threshold,
@@ -241,7 +246,8 @@ def scheduler_settings(args: argparse.Namespace) -> SchedulerSettings:
         max_tasks_per_round=args.max_tasks_per_round,
         max_instances=args.max_tasks_per_job, max_jobs_per_role=args.max_jobs_per_role,
         max_body_bytes=args.max_body_bytes,
-        overhead=Overhead(args.executor_cpu, args.executor_ram_mb, args.executor_disk_mb))
+        overhead=Overhead(args.executor_cpu, args.executor_ram_mb, args.executor_disk_mb),
+        custom_executors=executors or {})
 
 
 def ops_settings(args: argparse.Namespace) -> OpsSettings:
@@ -316,7 +322,8 @@ def tasks_setuid(args: argparse.Namespace) -> bool:
     return os.geteuid() == 0 and not args.nosetuid
 
 
-def mesos_settings(args: argparse.Namespace) -> MesosSettings:
+def mesos_settings(args: argparse.Namespace,
+                   executors: Executors | None = None) -> MesosSettings:
     """The Mesos flags, checked before anything starts (one line for a bad value)."""
     if not args.mesos_master:
         raise SchedulerError("--backend mesos needs --mesos-master HOST:PORT or "
@@ -343,12 +350,14 @@ def mesos_settings(args: argparse.Namespace) -> MesosSettings:
         failover_timeout_secs=args.failover_timeout, executor_command=args.executor_command,
         offer_filter_secs=args.offer_filter, offer_hold_secs=args.offer_hold,
         reconcile_interval_secs=args.reconcile_interval, kill_retry_secs=args.kill_retry,
-        announcer_ensemble=announcer.ensemble, announcer_zk_path_prefix=announcer.zk_path_prefix)
+        announcer_ensemble=announcer.ensemble, announcer_zk_path_prefix=announcer.zk_path_prefix,
+        custom_executors=executors or {})
 
 
-def backend_factory(args: argparse.Namespace, work_dir: Path) -> Callable[[Store], Backend]:
+def backend_factory(args: argparse.Namespace, work_dir: Path,
+                    executors: Executors | None = None) -> Callable[[Store], Backend]:
     if args.backend == "mesos":
-        settings = mesos_settings(args)
+        settings = mesos_settings(args, executors)
         return lambda store: MesosBackend(settings, store.state)
     return lambda _store: local_backend(args, work_dir)
 
@@ -437,17 +446,29 @@ def task_separation(user: str, setuid: bool, nosetuid: bool) -> str:
 
 @dataclass(frozen=True)
 class PolicyFiles:
-    """What ``--tier-config`` and ``--webhook-config`` say, read once at start-up."""
+    """What ``--tier-config``, ``--webhook-config`` and ``--custom-executor-config`` say,
+    read once at start-up."""
 
     tiers: TierTable
     webhook: WebhookConfig | None
+    executors: Executors = field(default_factory=dict)
 
 
 def policy_files(args: argparse.Namespace) -> PolicyFiles:
-    """Read the tier and webhook files (SchedulerError, one line, for a bad one)."""
+    """Read the tier, webhook and executor files (SchedulerError, one line, for a bad one)."""
     return PolicyFiles(
         tiers=load_tier_file(args.tier_config) if args.tier_config else AURORA_TIERS,
-        webhook=load_webhook_file(args.webhook_config) if args.webhook_config else None)
+        webhook=load_webhook_file(args.webhook_config) if args.webhook_config else None,
+        executors=custom_executors(args))
+
+
+def custom_executors(args: argparse.Namespace) -> Executors:
+    if args.custom_executor_config is None:
+        return {}
+    if args.backend != "mesos":
+        raise SchedulerError("--custom-executor-config is for the Mesos backend: the local "
+                             "backend runs only this scheduler's own executor")
+    return load_custom_executors(args.custom_executor_config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -474,10 +495,10 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
         freeze_imported_objects()
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
-            scheduler=scheduler_settings(args), ops=ops_settings(args),
+            scheduler=scheduler_settings(args, files.executors), ops=ops_settings(args),
             observer_url=cluster_observer_url(args, observer),
             tiers=files.tiers, webhook=files.webhook),
-            backend=backend_factory(args, work_dir), observer=observer)
+            backend=backend_factory(args, work_dir, files.executors), observer=observer)
         daemon.start()
     except OSError as e:  # a work dir or token file we may not write
         raise SchedulerError(f"cannot start in {work_dir}: {e}") from e

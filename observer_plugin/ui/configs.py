@@ -14,7 +14,8 @@ def readable(job: Any) -> str:
     data = job.model_dump(mode="json") if hasattr(job, "model_dump") else dict(job)
     executor = (data.get("task") or {}).get("executor_config") or {}
     raw = executor.get("data")
-    if isinstance(raw, str):
+    # Only our executor's data is the job; a custom executor's is shown as it was sent.
+    if isinstance(raw, str) and executor.get("name", "AuroraExecutor") == "AuroraExecutor":
         with contextlib.suppress(ValueError):
             executor["data"] = json.loads(raw)
     return json.dumps(data, indent=2, sort_keys=True)

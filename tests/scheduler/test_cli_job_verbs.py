@@ -225,3 +225,7 @@ def test_rollback_waits_until_rolled_back(config: Path,
     code, _, err = run(capsys, "update", "rollback", key, "--wait")
     assert code == 1 and err.count("\n") == 1
     run(capsys, "job", "killall", key)
+
+
+def test_version_as_aurora_printed_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, "aurora 0.1.0\n", "")

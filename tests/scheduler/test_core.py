@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aurora_provider.api import models as m
+from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.backends.base import StatusUpdate
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.storage.rows import TaskRow
@@ -212,3 +213,13 @@ def test_a_large_job_goes_out_in_waves_of_whole_offers(tmp_path: Path) -> None:
     assert placed == [2, 4, 6]  # one whole agent per round, none left half-used
     hosts = {r.host for r in w.active("www/prod/big")}
     assert hosts == {"host-0", "host-1", "host-2"}
+
+
+def test_a_job_asking_for_another_executor_is_refused(world: SchedulerWorld) -> None:
+    job = wire("custom", service=True).model_dump(mode="json")
+    job["task"]["executor_config"]["name"] = "ThermosLite"
+    with pytest.raises(InvalidRequest) as refused:
+        world.parts.jobs.create(typed(job))
+    assert "task.executor_config.name 'ThermosLite': custom executors are not configured" \
+        in str(refused.value)
+    assert world.active("www/prod/custom") == []

@@ -73,7 +73,8 @@ class MetadataModel(Open):
 
 class ExecutorConfigModel(Open):
     name: str = "AuroraExecutor"
-    data: str = Field(min_length=2, description="JSON of the whole job, read by the executor")
+    data: str = Field(description="our executor's: JSON of the whole job; a custom "
+                      "executor's: its own data, as the user's ExecutorConfig(data=...)")
 
 
 class TaskConfigModel(Open):

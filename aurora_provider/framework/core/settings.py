@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from aurora_provider.framework.model.executors import CustomExecutor
 from aurora_provider.framework.placement.offers import Overhead
 
 
@@ -35,3 +37,5 @@ class SchedulerSettings:
     # Request bodies larger than this are refused (413) before they are read.
     max_body_bytes: int = 4 * 2**20
     overhead: Overhead = field(default_factory=Overhead)
+    # Other executors jobs may name (--custom-executor-config; the Mesos backend only).
+    custom_executors: Mapping[str, CustomExecutor] = field(default_factory=dict)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 
 from aurora_provider.api.errors import InvalidRequest
 from aurora_provider.framework.core.settings import SchedulerSettings
+from aurora_provider.framework.model.executors import OUR_EXECUTOR
 from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.placement.tiers import TierTable
 from aurora_provider.framework.storage.store import Store
@@ -38,6 +39,7 @@ class Admission:
         self._role_jobs = role_jobs
         self._backend_refusal = backend_refusal
         self._environments = re.compile(settings.allowed_environments)
+        self._executors = tuple(sorted(settings.custom_executors))
 
     def check_cluster(self, config: JobConfig) -> None:
         if config.key.cluster != self.cluster:
@@ -62,9 +64,22 @@ class Admission:
             raise InvalidRequest(f"job {config.key}: {e}") from e
 
     def check_backend(self, config: JobConfig) -> None:
-        reason = self._backend_refusal(config)
+        reason = self._unknown_executor(config) or self._backend_refusal(config)
         if reason:
             raise InvalidRequest(f"job {config.key}: {reason}")
+
+    def _unknown_executor(self, config: JobConfig) -> str | None:
+        """A job runs our executor or one of ``--custom-executor-config``'s: one naming
+        another is refused, not launched under the wrong one."""
+        name = config.task.executor_name
+        if name == OUR_EXECUTOR or name in self._executors:
+            return None
+        if not self._executors:
+            return (f"task.executor_config.name {name!r}: custom executors are not "
+                    "configured on this scheduler (--custom-executor-config); leave "
+                    f"ExecutorConfig's name at {OUR_EXECUTOR!r}")
+        return (f"task.executor_config.name {name!r} is not a configured executor; this "
+                f"scheduler runs {', '.join(repr(n) for n in (OUR_EXECUTOR, *self._executors))}")
 
     def check_role_jobs(self, config: JobConfig) -> None:
         """A job new to its role fits under ``max_jobs_per_role`` (call it under the lock
@@ -108,3 +123,4 @@ class Admission:
         self.check_tier(config)
         self.check_backend(config)
         # check_role_jobs comes later, under the ledger lock (see CronJobs.schedule).
+

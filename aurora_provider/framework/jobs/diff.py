@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aurora_provider.api import models as m
+from aurora_provider.framework.model.executors import OUR_EXECUTOR, executor_name
 from aurora_provider.framework.model.job_config import JobConfig
 
 # Reported as added or removed instances, not as a field change.
@@ -35,6 +36,9 @@ def _flat(wire: Mapping[str, Any]) -> dict[str, Any]:
     task = dict(data.get("task", {}))
     executor = dict(task.get("executor_config", {}))
     raw = executor.pop("data", None)
+    if executor_name(wire) != OUR_EXECUTOR:
+        executor["data"] = raw  # a custom executor's own data: compared whole, not a job
+        raw = None
     task["executor_config"] = executor
     data["task"] = task
     out: dict[str, Any] = {}

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aurora_provider.framework.model.executors import OUR_EXECUTOR, executor_name
+
 # What a running instance does not see: changing only these replaces no instance.
 _NOT_IDENTITY = ("instances", "update_config")
 
@@ -85,7 +87,13 @@ class TaskConfig:
     requested_ports: tuple[str, ...]
     constraints: tuple[Constraint, ...]
     metadata: tuple[tuple[str, str], ...]
-    executor_data: str  # the whole job as JSON, for the executor
+    executor_data: str  # ours: the whole job as JSON; a custom executor's: its own data
+    executor_name: str = OUR_EXECUTOR
+
+    @property
+    def is_custom_executor(self) -> bool:
+        """Another executor runs it: ``executor_data`` is opaque, not the job."""
+        return self.executor_name != OUR_EXECUTOR
 
     def metadata_value(self, key: str) -> str | None:
         return next((v for k, v in self.metadata if k == key), None)
@@ -136,6 +144,7 @@ class JobConfig:
                 metadata=tuple((str(m.get("key")), str(m.get("value")))
                                for m in task.get("metadata") or ()),
                 executor_data=str(task["executor_config"]["data"]),
+                executor_name=executor_name(data),
             ),
             update_config=dict(data.get("update_config") or {}),
             wire=data,
@@ -175,7 +184,8 @@ def identity_of(wire: Mapping[str, Any]) -> str:
     task = dict(data.get("task") or {})
     executor = dict(task.get("executor_config") or {})
     raw = executor.get("data")
-    if isinstance(raw, str):
+    # Only our executor's data is the job; a custom executor's is opaque and counts whole.
+    if isinstance(raw, str) and executor_name(wire) == OUR_EXECUTOR:
         try:
             job: Any = json.loads(raw)
         except ValueError:

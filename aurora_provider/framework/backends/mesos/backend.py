@@ -61,7 +61,10 @@ class PartitionPolicy:
 
     @classmethod
     def of(cls, launch: Launch) -> PartitionPolicy:
-        """The job's policy (Aurora's defaults when it sets none)."""
+        """The job's policy (Aurora's defaults when it sets none, or when a custom executor
+        runs it: its data is not the job)."""
+        if launch.config.task.is_custom_executor:
+            return cls()
         try:
             policy = json.loads(launch.config.task.executor_data).get("partition_policy")
         except (ValueError, AttributeError):
@@ -407,9 +410,10 @@ class MesosBackend:
 
     def launch(self, launches: Sequence[Launch]) -> None:
         by_agent: dict[str, list[Launch]] = defaultdict(list)
-        for launch in launches:
-            by_agent[launch.agent_id].append(launch)
         with self._lock:
+            for launch in launches:
+                if self._executor_known(launch):
+                    by_agent[launch.agent_id].append(launch)
             framework_id = self.framework_id or ""
             for agent_id, agent_launches in by_agent.items():
                 offer_ids = [o for o, h in self._held.items()
@@ -425,6 +429,8 @@ class MesosBackend:
                     launch, framework_id=framework_id, role=role,
                     executor_command=self.settings.executor_command,
                     executor_name=self.settings.executor_name,
+                    custom=self.settings.custom_executors.get(
+                        launch.config.task.executor_name),
                     announcer_ensemble=self.settings.announcer_ensemble,
                     announcer_zk_path_prefix=self.settings.announcer_zk_path_prefix)
                     for launch in agent_launches]
@@ -530,6 +536,16 @@ class MesosBackend:
                 del self._partitioned[task_id]
                 self._report(task_id, S.LOST, "Task partitioned for longer than its "
                              "PartitionPolicy waits")
+
+    def _executor_known(self, launch: Launch) -> bool:
+        """A job admitted under a custom executor that a restart's --custom-executor-config
+        no longer lists fails, never runs under ours with data that is not a job."""
+        name = launch.config.task.executor_name
+        if not launch.config.task.is_custom_executor or name in self.settings.custom_executors:
+            return True
+        self._report(launch.task_id, S.FAILED, f"executor {name!r} is not configured on this "
+                     "scheduler (--custom-executor-config)")
+        return False
 
     def _report(self, task_id: str, state: TaskState, message: str | None) -> None:
         self._reports.append(StatusUpdate(task_id, state, message))

@@ -13,31 +13,39 @@ it and starts the task's processes there.
   ``{image {type APPC, appc {name, id}}}``.
 * ``Mesos()`` without an image, or no container: no ``ContainerInfo`` at all (Aurora's
   ``configureTaskForImage`` returns none, so a volume there is not sent either).
+
+A custom executor's ``volume_mounts`` come first in the volumes (of a Docker container too,
+as Aurora); a job without a container gets a ``MESOS`` one holding just them, where Aurora
+dropped them, so that mounts configured are never silently left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # Where Aurora's scheduler mounted the image of a Mesos container, in the executor's sandbox.
 TASK_FILESYSTEM_MOUNT_POINT = "taskfs"
 
 
-def executor_container(container: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The executor's ContainerInfo for the job's ``task.container`` (its wire form)."""
-    if not container:
-        return None
-    docker = container.get("docker")
+def executor_container(container: Mapping[str, Any] | None,
+                       mounts: Sequence[Mapping[str, str]] = ()) -> dict[str, Any] | None:
+    """The executor's ContainerInfo for the job's ``task.container`` (its wire form), with a
+    custom executor's volume ``mounts``."""
+    volumes: list[dict[str, Any]] = [dict(m) for m in mounts]
+    docker = (container or {}).get("docker")
     if docker:
-        return {"type": "DOCKER", "docker": {
+        info: dict[str, Any] = {"type": "DOCKER", "docker": {
             "image": str(docker["image"]),
             "parameters": [{"key": str(p["name"]), "value": str(p["value"])}
                            for p in docker.get("parameters") or ()]}}
-    mesos = container.get("mesos")
+        if volumes:
+            info["volumes"] = volumes
+        return info
+    mesos = (container or {}).get("mesos")
     if not mesos or not mesos.get("image"):
-        return None
-    volumes: list[dict[str, Any]] = [
+        return {"type": "MESOS", "mesos": {}, "volumes": volumes} if volumes else None
+    volumes += [
         {"container_path": str(v["container_path"]), "host_path": str(v["host_path"]),
          "mode": str(v["mode"])} for v in mesos.get("volumes") or ()]
     volumes.append({"image": _image(mesos["image"]),

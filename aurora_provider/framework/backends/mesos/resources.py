@@ -7,11 +7,13 @@ at once (Mesos allows accepting several offers of one agent in one ACCEPT).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aurora_provider.framework.backends.base import Launch
 from aurora_provider.framework.backends.mesos.containers import executor_container
+from aurora_provider.framework.model.executors import CustomExecutor
 from aurora_provider.framework.placement.offers import Offer
 from aurora_provider.mesos.task_data import AssignedTask
 
@@ -90,11 +92,16 @@ def offer_role(offers: Sequence[Mapping[str, Any]]) -> str:
 
 
 def task_info(launch: Launch, *, framework_id: str, role: str, executor_command: str,
-              executor_name: str, announcer_ensemble: str | None = None,
+              executor_name: str, custom: CustomExecutor | None = None,
+              announcer_ensemble: str | None = None,
               announcer_zk_path_prefix: str | None = None) -> dict[str, Any]:
     """The TaskInfo of one launch: the task's resources, our executor with its overhead (in
     the job's container, if it has one), and the assigned task (with the job's wire form and
-    the scheduler's ZooKeeper for Announcers) as the data."""
+    the scheduler's ZooKeeper for Announcers) as the data.
+
+    A job naming a ``custom`` executor gets that executor's ExecutorInfo instead (its
+    command, its resources as the overhead, its task prefix, its volume mounts); the data
+    is then that job's own executor data, in the same assigned task."""
     resources = launch.config.task.resources
     task = [_scalar("cpus", resources.cpu, role), _scalar("mem", resources.ram_mb, role)]
     if resources.disk_mb > 0:
@@ -108,6 +115,8 @@ def task_info(launch: Launch, *, framework_id: str, role: str, executor_command:
                 _scalar("mem", max(launch.ram_mb - resources.ram_mb, 1.0), role)]
     if launch.disk_mb - resources.disk_mb > 0:
         overhead.append(_scalar("disk", launch.disk_mb - resources.disk_mb, role))
+    if custom is not None:  # placement added exactly these (Demands' overhead)
+        overhead = [_scalar(name, amount, role) for name, amount in custom.resources.items()]
     data = AssignedTask(task_id=launch.task_id, instance=launch.instance,
                         hostname=launch.hostname, ports=dict(launch.ports),
                         executor_data=launch.config.task.executor_data,
@@ -117,14 +126,17 @@ def task_info(launch: Launch, *, framework_id: str, role: str, executor_command:
     executor: dict[str, Any] = {
         "type": "CUSTOM",
         # One executor per task, as Aurora's Thermos: its id names the task.
-        "executor_id": {"value": f"thermos-{launch.task_id}"},
+        "executor_id": {"value": f"{custom.task_prefix if custom else 'thermos-'}"
+                                 f"{launch.task_id}"},
         "framework_id": {"value": framework_id},
-        "name": executor_name,
+        "name": custom.name if custom else executor_name,
         "source": key.path.replace("/", "."),
-        "command": {"value": executor_command, "shell": True},
+        "command": (json.loads(json.dumps(custom.command)) if custom
+                    else {"value": executor_command, "shell": True}),
         "resources": overhead,
     }
-    container = executor_container(launch.config.wire["task"].get("container"))
+    container = executor_container(launch.config.wire["task"].get("container"),
+                                   custom.volume_mounts if custom else ())
     if container is not None:
         executor["container"] = container
     return {

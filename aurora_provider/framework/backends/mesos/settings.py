@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aurora_provider.framework.model.executors import CustomExecutor
 
 DAY = 24 * 3600.0
 
@@ -32,3 +35,5 @@ class MesosSettings:
     # executor in its task data (None: the executor's own flags say).
     announcer_ensemble: str | None = None
     announcer_zk_path_prefix: str | None = None
+    # Other executors jobs may name (--custom-executor-config), launched as configured.
+    custom_executors: Mapping[str, CustomExecutor] = field(default_factory=dict)
