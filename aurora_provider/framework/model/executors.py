@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aurora_provider.framework.errors import SchedulerError
+from aurora_provider.framework.errors import SchedulerError, json_file
 
 OUR_EXECUTOR = "AuroraExecutor"  # the name every job of our own executor carries
 
@@ -49,19 +49,11 @@ class _Bad(ValueError):
 
 def load_custom_executors(path: Path) -> dict[str, CustomExecutor]:
     """``--custom-executor-config FILE``; SchedulerError names the file and the field."""
-    flag = f"--custom-executor-config {path}"
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise SchedulerError(f"{flag}: cannot read it: {e.strerror or e}") from e
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SchedulerError(f"{flag}:{e.lineno}: not JSON: {e.msg}") from e
+    document = json_file("--custom-executor-config", path)
     try:
         return executors_from_json(document)
     except _Bad as e:
-        raise SchedulerError(f"{flag}: {e}") from e
+        raise SchedulerError(f"--custom-executor-config {path}: {e}") from e
 
 
 def executors_from_json(document: Any) -> dict[str, CustomExecutor]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aurora_provider.framework.core.ledger import TaskLedger
+from aurora_provider.framework.jobs.sla import PercentagePolicy
 from aurora_provider.framework.storage.rows import TaskRow
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.states.task import TaskState
@@ -26,10 +27,8 @@ S = TaskState
 LIVE = frozenset({S.RUNNING, S.KILLING, S.PREEMPTING, S.RESTARTING, S.DRAINING})
 
 
-@dataclass(frozen=True)
-class JobLimit:
-    percentage: float
-    duration_secs: float
+# What a probe asks of a job: its percentage of instances up for the duration.
+JobLimit = PercentagePolicy
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from aurora_provider.framework.core.changes import Changes
-from aurora_provider.framework.errors import SchedulerError
+from aurora_provider.framework.errors import SchedulerError, json_file
 from aurora_provider.framework.jobs.status import task_document
 from aurora_provider.framework.storage.rows import EventRow, TaskRow
 from aurora_provider.states.task import TaskState
@@ -118,15 +118,7 @@ def _statuses(value: Any) -> frozenset[TaskState] | None:
 
 def load_webhook_file(path: Path) -> WebhookConfig:
     """``--webhook-config FILE``; SchedulerError names the file and what is wrong."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise SchedulerError(f"--webhook-config {path}: cannot read it: "
-                             f"{e.strerror or e}") from e
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SchedulerError(f"--webhook-config {path}:{e.lineno}: not JSON: {e.msg}") from e
+    document = json_file("--webhook-config", path)
     try:
         return webhook_from_json(document)
     except ValueError as e:

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from aurora_provider.api.errors import InvalidRequest
-from aurora_provider.framework.errors import SchedulerError
+from aurora_provider.framework.errors import SchedulerError, json_file
 from aurora_provider.framework.model.job_config import TaskConfig
 
 # What ``production=True`` without a tier stands for.
@@ -139,14 +139,7 @@ def _tier(name: str, traits: Any) -> Tier:
 
 def load_tier_file(path: Path) -> TierTable:
     """``--tier-config FILE``; SchedulerError names the file and what is wrong."""
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise SchedulerError(f"--tier-config {path}: cannot read it: {e.strerror or e}") from e
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise SchedulerError(f"--tier-config {path}:{e.lineno}: not JSON: {e.msg}") from e
+    document = json_file("--tier-config", path)
     try:
         return table_from_json(document)
     except ValueError as e:
