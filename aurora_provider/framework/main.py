@@ -80,6 +80,15 @@ def _attribute(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _uris(text: str) -> tuple[str, ...]:
+    uris = tuple(u.strip() for u in text.split(","))
+    for uri in uris:
+        if not uri or uri.endswith("/"):
+            raise argparse.ArgumentTypeError(f"{uri!r}: expected a URI of a file (the "
+                                             "agent names the fetched file after its end)")
+    return uris
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number above 0")
@@ -189,6 +198,10 @@ def parser() -> argparse.ArgumentParser:
                    "is gone (%(default)g)")
     m.add_argument("--executor-command", default=ms.executor_command,
                    help="how agents start the executor (%(default)s)")
+    m.add_argument("--executor-uris", type=_uris, default=(), metavar="URI,...",
+                   help="fetched into every executor's sandbox, executable, before it starts "
+                   "(Aurora's -thermos_executor_resources): the executor itself when the "
+                   "agents do not have it")
     m.add_argument("--custom-executor-config", type=Path, metavar="FILE",
                    help="other executors jobs may name in ExecutorConfig(name=...), as "
                    "Aurora's -custom_executor_config JSON array")
@@ -348,6 +361,7 @@ def mesos_settings(args: argparse.Namespace,
         principal=args.mesos_principal, secret=secret, user=args.framework_user,
         hostname=socket.gethostname(), webui_url=f"http://{host}:{port}",
         failover_timeout_secs=args.failover_timeout, executor_command=args.executor_command,
+        executor_uris=args.executor_uris,
         offer_filter_secs=args.offer_filter, offer_hold_secs=args.offer_hold,
         reconcile_interval_secs=args.reconcile_interval, kill_retry_secs=args.kill_retry,
         announcer_ensemble=announcer.ensemble, announcer_zk_path_prefix=announcer.zk_path_prefix,
@@ -476,6 +490,9 @@ def run(args: argparse.Namespace) -> int:
     observer_template(args.observer_url)  # a bad template stops the start before anything
     announcement(args)  # and so do a bad ensemble or serverset root
     container_runtime(args)  # and a runtime that is not there
+    if args.executor_uris and args.backend != "mesos":
+        raise SchedulerError("--executor-uris is for the Mesos backend: the local backend "
+                             "starts this machine's own executor")
     files = policy_files(args)  # and so does a bad tiers or webhook file
     work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)

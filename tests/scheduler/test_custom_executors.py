@@ -110,6 +110,20 @@ def test_a_bad_executor_file_or_the_local_backend_stops_the_start(
     assert not (tmp_path / "work").exists()  # stopped before anything was made
 
 
+def test_executor_uris_are_checked_and_only_for_mesos(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["--listen", f"127.0.0.1:{free_port()}", "--work-dir", str(tmp_path / "work")]
+    assert scheduler_main([*common, "--executor-uris", "http://x/aurora-executor"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "aurora-scheduler: --executor-uris is for the Mesos backend: the local backend "
+        "starts this machine's own executor"]
+    with pytest.raises(SystemExit):
+        scheduler_main([*common, "--backend", "mesos", "--mesos-master", "127.0.0.1:5050",
+                        "--executor-uris", "http://x/dist/"])
+    assert "'http://x/dist/': expected a URI of a file" in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
+
+
 def test_the_test_master_catches_a_misspelt_command_field() -> None:
     executor = {"executor_id": {"value": "e"}, "command": {"value": "x", "uris": [
         {"value": "/a", "extrakt": True}]}}
@@ -128,13 +142,17 @@ def on_mesos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon,
     cluster = MesosCluster(root / "mesos", agents=1, instant=True, heartbeat_interval=1.0)
     cluster.start()
     daemon = Daemon(root / "scheduler", root / "home",
-                    [*mesos_flags(cluster, root), "--custom-executor-config", str(config)])
+                    [*mesos_flags(cluster, root), "--custom-executor-config", str(config),
+                     "--executor-uris", URIS])
     try:
         daemon.start()
         yield daemon, cluster
     finally:
         daemon.stop(signal.SIGKILL)
         cluster.stop()
+
+
+URIS = "http://dist.example/aurora-executor.pex,http://dist.example/extra.tgz"
 
 
 def launched(cluster: MesosCluster, task_id: str) -> dict[str, Any]:
@@ -266,3 +284,18 @@ def test_a_task_whose_executor_a_restart_no_longer_configures_fails_saying_so(
 def _status(daemon: Daemon, key: str) -> list[str]:
     with daemon.client() as c:
         return [t.status for t in c.job_status(key).active]
+
+
+def test_our_executor_is_launched_with_the_uris_to_fetch(
+        on_mesos: tuple[Daemon, MesosCluster], tmp_path: Path) -> None:
+    daemon, cluster = on_mesos
+    with daemon.client() as c:
+        c.create_job(job(tmp_path, "ours", "AuroraExecutor", ""))
+        task_id = eventually(lambda: next(iter(
+            t.task_id for t in c.job_status("devcluster/www/test/ours").active), None),
+            timeout=15, what="a task of the job")
+    command = launched(cluster, task_id)["executor"]["command"]
+    assert command["shell"] is True and command["uris"] == [
+        {"value": uri, "executable": True} for uri in URIS.split(",")]
+    with daemon.client() as c:
+        c.killall("devcluster/www/test/ours")

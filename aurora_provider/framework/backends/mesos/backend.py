@@ -429,6 +429,7 @@ class MesosBackend:
                     launch, framework_id=framework_id, role=role,
                     executor_command=self.settings.executor_command,
                     executor_name=self.settings.executor_name,
+                    executor_uris=self.settings.executor_uris,
                     custom=self.settings.custom_executors.get(
                         launch.config.task.executor_name),
                     announcer_ensemble=self.settings.announcer_ensemble,

@@ -91,8 +91,17 @@ def offer_role(offers: Sequence[Mapping[str, Any]]) -> str:
     return "*"
 
 
+def _our_command(command: str, uris: Sequence[str]) -> dict[str, Any]:
+    """Our executor's CommandInfo: a shell command, with what the agent fetches first."""
+    info: dict[str, Any] = {"value": command, "shell": True}
+    if uris:
+        info["uris"] = [{"value": uri, "executable": True} for uri in uris]
+    return info
+
+
 def task_info(launch: Launch, *, framework_id: str, role: str, executor_command: str,
-              executor_name: str, custom: CustomExecutor | None = None,
+              executor_name: str, executor_uris: Sequence[str] = (),
+              custom: CustomExecutor | None = None,
               announcer_ensemble: str | None = None,
               announcer_zk_path_prefix: str | None = None) -> dict[str, Any]:
     """The TaskInfo of one launch: the task's resources, our executor with its overhead (in
@@ -132,7 +141,7 @@ def task_info(launch: Launch, *, framework_id: str, role: str, executor_command:
         "name": custom.name if custom else executor_name,
         "source": key.path.replace("/", "."),
         "command": (json.loads(json.dumps(custom.command)) if custom
-                    else {"value": executor_command, "shell": True}),
+                    else _our_command(executor_command, executor_uris)),
         "resources": overhead,
     }
     container = executor_container(launch.config.wire["task"].get("container"),

@@ -23,6 +23,9 @@ class MesosSettings:
     failover_timeout_secs: float = 21 * DAY  # Aurora's default: three weeks
     executor_command: str = "aurora-executor"
     executor_name: str = "AuroraExecutor"
+    # Fetched into each executor's sandbox by the agent, executable (Aurora's
+    # -thermos_executor_resources): the executor itself when agents do not install it.
+    executor_uris: tuple[str, ...] = ()
     # Offers no pending task could use are declined with this filter (Aurora: 5 s).
     offer_filter_secs: float = 5.0
     # Unused offers are kept this long for tasks that become pending meanwhile.
