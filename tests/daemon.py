@@ -28,9 +28,12 @@ from tests.mesos_cluster.cluster import MesosCluster
 # Quick timings so the suite runs in seconds; the defaults are Aurora's minutes.
 FAST_FLAGS = [
     "--round-interval", "0.05", "--flapping-threshold", "1.0", "--backoff-initial", "0.3",
-    "--backoff-max", "0.6", "--local-cpu", "64", "--local-ram-mb", "65536",
-    "--local-disk-mb", "65536", "--local-hostname", "localhost",
+    "--backoff-max", "0.6",
 ]
+# The local backend's one agent, large and named alike on every machine (a Mesos daemon
+# refuses these: its agents are the cluster's).
+LOCAL_FLAGS = ["--local-cpu", "64", "--local-ram-mb", "65536", "--local-disk-mb", "65536",
+               "--local-hostname", "localhost"]
 
 # The suite runs as root (CI) with roles (www, batch...) that are no Unix users: tasks run
 # as the scheduler's user, unless a test asks for setuid (``Daemon(..., setuid=True)``).
@@ -81,10 +84,13 @@ class Daemon:
     def start(self, *, wait: bool = True) -> None:
         """Start the daemon; with ``wait``, until its ``/health`` answers 200."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        on_mesos = any(a == "--backend" and b == "mesos"
+                       for a, b in zip(self.extra, self.extra[1:], strict=False))
+        local = [] if on_mesos else [
+            *LOCAL_FLAGS, *OBSERVER_FLAGS, *([] if self.setuid else NOSETUID_FLAGS)]
         argv = [sys.executable, "-m", "aurora_provider.framework.main",
                 "--listen", f"127.0.0.1:{self.port}", "--work-dir", str(self.work_dir),
-                *FAST_FLAGS, *OBSERVER_FLAGS, *([] if self.setuid else NOSETUID_FLAGS),
-                *self.extra]
+                *FAST_FLAGS, *local, *self.extra]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                          env=self.env)

@@ -243,7 +243,29 @@ def parser() -> argparse.ArgumentParser:
                      help="POST every task state change to a webhook, as Aurora's "
                      "webhook.json (targetURL, timeoutMsec, headers, statuses)")
     p.add_argument("--log-level", default="INFO")
+    # What each backend's group holds, for refusing it on the other (``backend_flags``).
+    p.set_defaults(backend_only=tuple(
+        BackendFlag(action.dest, action.option_strings[0], backend, action.default)
+        for backend, group in (("local", loc), ("mesos", m))
+        for action in group._group_actions))
     return p
+
+
+@dataclass(frozen=True)
+class BackendFlag:
+    dest: str
+    flag: str
+    backend: str  # the backend that reads it
+    default: object
+
+
+def backend_flags(args: argparse.Namespace) -> None:
+    """A flag only the other backend reads would be ignored: the start is refused."""
+    for only in args.backend_only:
+        if only.backend != args.backend and getattr(args, only.dest) != only.default:
+            raise SchedulerError(f"{only.flag} is for the {only.backend} backend (--backend "
+                                 f"{only.backend}); the {args.backend} backend would "
+                                 "ignore it")
 
 
 def scheduler_settings(args: argparse.Namespace,
@@ -494,6 +516,7 @@ def run(args: argparse.Namespace) -> int:
         raise SchedulerError("--executor-uris is for the Mesos backend: the local backend "
                              "starts this machine's own executor")
     files = policy_files(args)  # and so does a bad tiers or webhook file
+    backend_flags(args)  # and a flag of the other backend
     work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)
     try:

@@ -13,8 +13,9 @@ pytestmark = pytest.mark.process
 
 
 def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    observer = [] if "mesos" in flags else ["--observer-listen", "127.0.0.1:0"]
     argv = [sys.executable, "-m", "aurora_provider.framework.main", "--work-dir",
-            str(tmp_path / "work"), "--observer-listen", "127.0.0.1:0",
+            str(tmp_path / "work"), *observer,
             "--listen", "127.0.0.1:0", *flags]  # never the default ports a demo may hold
     return subprocess.run(argv, capture_output=True, text=True, timeout=60,
                           env={"AURORA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"})
@@ -29,6 +30,11 @@ def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     (["--backend", "mesos", "--mesos-master", "m:5050", "--mesos-principal", "p",
       "--mesos-secret-file", "/nonexistent"], "cannot read --mesos-secret-file /nonexistent"),
     (["--db", "nosuchdb://x"], "cannot open the database 'nosuchdb://x'"),
+    (["--mesos-role", "aurora"], "--mesos-role is for the mesos backend (--backend mesos); "
+     "the local backend would ignore it"),
+    (["--backend", "mesos", "--mesos-master", "m:5050", "--local-agents", "3"],
+     "--local-agents is for the local backend (--backend local); the mesos backend would "
+     "ignore it"),
 ])
 def test_startup_errors_are_one_line(tmp_path: Path, flags: list[str], words: str) -> None:
     result = start(tmp_path, *flags)
