@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,18 @@ def mesos_flags(cluster: MesosCluster, root: Path) -> list[str]:
     return ["--backend", "mesos", "--mesos-master", cluster.master_url,
             "--executor-command", executor_command(root), "--offer-filter", "0.5",
             "--offer-hold", "0.2", "--kill-retry", "3"]
+
+
+@contextlib.contextmanager
+def daemon_on(cluster: MesosCluster, root: Path, *extra: str) -> Iterator[Daemon]:
+    """A daemon on the test Mesos ``cluster``, its dirs under ``root``: started, then
+    killed (its tasks stay with the cluster, which stops them)."""
+    daemon = Daemon(root / "scheduler", root / "home", [*mesos_flags(cluster, root), *extra])
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        daemon.stop(signal.SIGKILL)
 
 
 def free_port() -> int:

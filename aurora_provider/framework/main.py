@@ -315,13 +315,11 @@ def announcement(args: argparse.Namespace) -> Announcement:
 
 
 def container_runtime(args: argparse.Namespace) -> str | None:
-    """The ``--container-runtime`` binary's path, found on PATH now (else one line)."""
+    """The ``--container-runtime`` binary's path, found on PATH now (else one line); a
+    local flag, refused on Mesos by ``backend_flags``."""
     runtime: str | None = args.container_runtime
     if runtime is None:
         return None
-    if args.backend != "local":
-        raise SchedulerError("--container-runtime is for the local backend: Mesos agents "
-                             "run containers with their own containerizers")
     found = shutil.which(runtime)
     if found is None:
         raise SchedulerError(f"--container-runtime {runtime}: no {runtime} on PATH; "
@@ -499,24 +497,20 @@ def policy_files(args: argparse.Namespace) -> PolicyFiles:
 
 
 def custom_executors(args: argparse.Namespace) -> Executors:
+    """The executors of ``--custom-executor-config`` (a Mesos flag: ``backend_flags``
+    refuses it on the local backend before this runs)."""
     if args.custom_executor_config is None:
         return {}
-    if args.backend != "mesos":
-        raise SchedulerError("--custom-executor-config is for the Mesos backend: the local "
-                             "backend runs only this scheduler's own executor")
     return load_custom_executors(args.custom_executor_config)
 
 
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
-    observer_template(args.observer_url)  # a bad template stops the start before anything
-    announcement(args)  # and so do a bad ensemble or serverset root
+    backend_flags(args)  # a flag of the other backend stops the start before anything
+    observer_template(args.observer_url)  # and so does a bad template
+    announcement(args)  # and a bad ensemble or serverset root
     container_runtime(args)  # and a runtime that is not there
-    if args.executor_uris and args.backend != "mesos":
-        raise SchedulerError("--executor-uris is for the Mesos backend: the local backend "
-                             "starts this machine's own executor")
-    files = policy_files(args)  # and so does a bad tiers or webhook file
-    backend_flags(args)  # and a flag of the other backend
+    files = policy_files(args)  # and a bad tiers, webhook or executor file
     work_dir = (args.work_dir or default_work_dir(args)).expanduser().resolve()
     observer = local_observer(args, work_dir)
     try:

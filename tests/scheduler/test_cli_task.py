@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import sys
 import textwrap
@@ -23,7 +22,7 @@ import pytest
 from aurora_provider.api import models as m
 from aurora_provider.api.errors import NotFound
 from aurora_provider.cli.aurora import main
-from tests.daemon import Daemon, mesos_flags
+from tests.daemon import Daemon, daemon_on
 from tests.eventually import eventually
 from tests.mesos_cluster.cluster import MesosCluster
 from tests.scheduler.conftest import job_wire
@@ -262,11 +261,8 @@ FAKE_SCP = textwrap.dedent("""\
 def mesos_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
     """A daemon on the test Mesos cluster (one agent) as the CLIs' devcluster, with the
     recording ``ssh`` and ``scp`` first on PATH."""
-    cluster = MesosCluster(tmp_path / "mesos", agents=1, heartbeat_interval=1.0)
-    cluster.start()
-    daemon = Daemon(tmp_path / "scheduler", tmp_path / "home", mesos_flags(cluster, tmp_path))
-    try:
-        daemon.start()
+    with MesosCluster(tmp_path / "mesos", agents=1, heartbeat_interval=1.0) as cluster, \
+            daemon_on(cluster, tmp_path) as daemon:
         daemon.as_devcluster(tmp_path, monkeypatch)
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir()
@@ -280,9 +276,6 @@ def mesos_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemo
         monkeypatch.setenv("FAKE_SSH_LOG", str(tmp_path / "ssh.log"))
         monkeypatch.setenv("FAKE_SCP_LOG", str(tmp_path / "scp.log"))
         yield daemon
-    finally:
-        daemon.stop(signal.SIGKILL)
-        cluster.stop()
 
 
 def test_on_mesos_run_ssh_and_scp_go_through_ssh_to_the_agent(

@@ -32,7 +32,7 @@ from aurora_provider.api import models as m
 from aurora_provider.config import job_to_wire, load
 from aurora_provider.framework.main import main as scheduler_main
 from aurora_provider.mesos.task_data import AssignedTask
-from tests.daemon import Daemon, free_port, mesos_flags
+from tests.daemon import Daemon, daemon_on, free_port
 from tests.eventually import eventually
 from tests.mesos_cluster.cluster import MesosCluster
 from tests.mesos_cluster.schema import SchemaError, check
@@ -105,17 +105,12 @@ APPC = "Mesos(image=AppcImage(name='app', image_id='sha512-abc'))"
 def on_mesos(tmp_path_factory: pytest.TempPathFactory,
              zookeeper_server: ZooKeeperServer) -> Iterator[tuple[Daemon, MesosCluster]]:
     root = tmp_path_factory.mktemp("containers-mesos")
-    cluster = MesosCluster(root / "mesos", agents=1, heartbeat_interval=1.0)
-    cluster.start()
-    daemon = Daemon(root / "scheduler", root / "home", [
-        *mesos_flags(cluster, root), "--announcer-ensemble", zookeeper_server.hosts,
-        "--announcer-zk-path-prefix", PREFIX])
     try:
-        daemon.start()
-        yield daemon, cluster
+        with MesosCluster(root / "mesos", agents=1, heartbeat_interval=1.0) as cluster, \
+                daemon_on(cluster, root, "--announcer-ensemble", zookeeper_server.hosts,
+                          "--announcer-zk-path-prefix", PREFIX) as daemon:
+            yield daemon, cluster
     finally:
-        daemon.stop(signal.SIGKILL)
-        cluster.stop()
         kill_left_under(root)
 
 
@@ -313,8 +308,8 @@ def test_a_runtime_that_is_not_on_path_stops_the_start(
          "aurora-scheduler: --container-runtime podman: no podman on PATH; install it or "
          "drop the flag"),
         (["--container-runtime", "docker", "--backend", "mesos", "--mesos-master", "m:5050"],
-         "aurora-scheduler: --container-runtime is for the local backend: Mesos agents run "
-         "containers with their own containerizers"),
+         "aurora-scheduler: --container-runtime is for the local backend (--backend local); "
+         "the mesos backend would ignore it"),
     ]:
         assert scheduler_main([*common, *flags]) == 1
         assert capsys.readouterr().err.splitlines() == [expected]

@@ -24,7 +24,7 @@ from aurora_provider.api import InvalidRequest
 from aurora_provider.config import job_to_wire, load
 from aurora_provider.framework.main import main as scheduler_main
 from aurora_provider.mesos.task_data import AssignedTask
-from tests.daemon import Daemon, free_port, mesos_flags
+from tests.daemon import Daemon, daemon_on, free_port, mesos_flags
 from tests.eventually import eventually
 from tests.mesos_cluster.cluster import MesosCluster
 from tests.mesos_cluster.schema import SchemaError, check
@@ -99,8 +99,8 @@ def test_a_bad_executor_file_or_the_local_backend_stops_the_start(
         (entry_with("volume_mounts.0.mode", "RX"), mesos,
          f"{flag}: [0].volume_mounts[0].mode: \"RX\" is not one of RO, RW"),
         (entry_with("task_prefix", None), mesos, f"{flag}: [0].task_prefix: missing"),
-        ([ENTRY], [], "--custom-executor-config is for the Mesos backend: the local backend "
-         "runs only this scheduler's own executor"),
+        ([ENTRY], [], "--custom-executor-config is for the mesos backend (--backend mesos); "
+         "the local backend would ignore it"),
     ]
     common = ["--listen", f"127.0.0.1:{free_port()}", "--work-dir", str(tmp_path / "work")]
     for document, flags, expected in cases:
@@ -115,8 +115,8 @@ def test_executor_uris_are_checked_and_only_for_mesos(
     common = ["--listen", f"127.0.0.1:{free_port()}", "--work-dir", str(tmp_path / "work")]
     assert scheduler_main([*common, "--executor-uris", "http://x/aurora-executor"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "aurora-scheduler: --executor-uris is for the Mesos backend: the local backend "
-        "starts this machine's own executor"]
+        "aurora-scheduler: --executor-uris is for the mesos backend (--backend mesos); the "
+        "local backend would ignore it"]
     with pytest.raises(SystemExit):
         scheduler_main([*common, "--backend", "mesos", "--mesos-master", "127.0.0.1:5050",
                         "--executor-uris", "http://x/dist/"])
@@ -139,17 +139,11 @@ def on_mesos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon,
     root = tmp_path_factory.mktemp("custom-executors")
     config = root / "executors.json"
     config.write_text(json.dumps([ENTRY]))
-    cluster = MesosCluster(root / "mesos", agents=1, instant=True, heartbeat_interval=1.0)
-    cluster.start()
-    daemon = Daemon(root / "scheduler", root / "home",
-                    [*mesos_flags(cluster, root), "--custom-executor-config", str(config),
-                     "--executor-uris", URIS])
-    try:
-        daemon.start()
+    with MesosCluster(root / "mesos", agents=1, instant=True,
+                      heartbeat_interval=1.0) as cluster, \
+            daemon_on(cluster, root, "--custom-executor-config", str(config),
+                      "--executor-uris", URIS) as daemon:
         yield daemon, cluster
-    finally:
-        daemon.stop(signal.SIGKILL)
-        cluster.stop()
 
 
 URIS = "http://dist.example/aurora-executor.pex,http://dist.example/extra.tgz"
