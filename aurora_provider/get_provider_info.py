@@ -71,7 +71,25 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Cluster",
                         "description": "the cluster's name in job keys (cluster/role/env/name)",
                         "schema": {"type": ["string", "null"], "default": "devcluster"},
-                    }
+                    },
+                    # The leader from ZooKeeper; the URL above is then only the fallback.
+                    "zk": {
+                        "label": "ZooKeeper hosts",
+                        "description": "find the leading scheduler in ZooKeeper: its hosts "
+                                       "(comma-separated); the Scheduler URL is then the fallback",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "zk_port": {
+                        "label": "ZooKeeper port",
+                        "description": "for hosts that name no port (default 2181)",
+                        "schema": {"type": ["integer", "null"]},
+                    },
+                    "scheduler_zk_path": {
+                        "label": "Scheduler ZooKeeper path",
+                        "description": "where the leader advertises itself (the scheduler's "
+                                       "--zk-path), e.g. /aurora/scheduler",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
             }
         ],

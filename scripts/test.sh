@@ -13,6 +13,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
 
+# PostgreSQL, the shared store of several scheduler replicas: the store's tests start
+# throwaway clusters with its initdb/pg_ctl (none is started as a service here).
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  echo "setup: installing Debian's postgresql package (the store's PostgreSQL tests)"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy (strict)"

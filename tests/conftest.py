@@ -8,14 +8,20 @@
 
 A real ZooKeeper (``zookeeper_server``, also named ``zookeeper``) is started once per session
 for every test directory; each test uses its own chroot path.
+
+A real PostgreSQL (``postgres_server``, ``tests/postgres.py``) is started once per session when
+a test asks for it; each test gets a new empty database (``postgres_url``). A test that takes
+``store_url`` runs on SQLite in its own module and on PostgreSQL in ``on_postgres/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresServer, server_for_tests
 from tests.zookeeper import ZooKeeperServer
 
 TIERS = ("unit", "process", "integration")
@@ -43,3 +49,27 @@ def zookeeper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooKe
 def zookeeper(zookeeper_server: ZooKeeperServer) -> ZooKeeperServer:
     """The same server, by the name the executor's tests use."""
     return zookeeper_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster, or the server of ``AURORA_TEST_POSTGRES_URL``."""
+    server = server_for_tests()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of a new empty PostgreSQL database, dropped after the test."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A URL for a new store: a SQLite file in ``tmp_path``. The modules of
+    ``tests/scheduler/on_postgres/`` run the tests that take it again on PostgreSQL."""
+    return f"sqlite:///{tmp_path / 'store.db'}"

@@ -144,13 +144,18 @@ ADMIN = Authenticator({"admin": Principal("admin", frozenset(), True)})
 
 class SchedulerWorld:
     """The real scheduler, assembled by the composition root over a fake backend and clock,
-    in ``tmp_path``; rounds run when the test says so."""
+    in ``tmp_path``; rounds run when the test says so.
+
+    :param db_url: its store (e.g. the ``store_url`` fixture's, to run on PostgreSQL too);
+        default: a SQLite file in ``tmp_path``.
+    """
 
     def __init__(self, tmp_path: Path, backend: FakeBackend | None = None, *,
                  clock: Callable[[], float] | None = None,
                  settings: SchedulerSettings | None = None,
-                 ops: OpsSettings | None = None, store: Store | None = None) -> None:
-        self.db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+                 ops: OpsSettings | None = None, store: Store | None = None,
+                 db_url: str | None = None) -> None:
+        self.db = db_url or f"sqlite:///{tmp_path / 'db.sqlite'}"
         self.clock: Any = clock or Clock()
         self.settings = settings or SchedulerSettings(prune_interval_secs=1e9)
         self.ops = ops or OpsSettings(backup_dir=tmp_path / "backups", backup_interval_secs=0)

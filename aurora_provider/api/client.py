@@ -7,6 +7,13 @@ status): ``except JobNotFound`` / ``except NotFound`` / ``except Conflict``. A s
 cannot be reached raises ``SchedulerUnavailable`` (``code`` "UNAVAILABLE", ``status`` 0).
 The bearer token comes from the argument, ``AURORA_TOKEN``, or the token file that the
 embedded scheduler writes (``$AURORA_HOME/token``, default ``~/.aurora/token``).
+
+A scheduler replica that is not the leader answers 307 with the leader's URL in ``Location``.
+The clients follow it themselves rather than through httpx's ``follow_redirects``, which
+drops the ``Authorization`` header when the host changes: the same method, body and token go
+to the leader, at most ``MAX_HOPS`` times, and the client remembers the leader (its
+``base_url`` moves) for its next calls. When the remembered leader can no longer be reached,
+the client goes back once to the URL it was made with, whose replica names the new leader.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from aurora_provider.api.retry import RetryPolicy
 from aurora_provider.api.task_lists import JobTasks, TaskCollector
 
 DEFAULT_URL = "http://127.0.0.1:8081"
+REDIRECTS = frozenset({307, 308})
+# A follower names the leader itself: one hop is the rule, a few cover an election under way.
+MAX_HOPS = 3
 
 
 def find_token(token: str | None = None, token_file: Path | str | None = None) -> str | None:
@@ -55,13 +65,19 @@ def error_of(response: httpx.Response, hint: str = "",
     return error_from_wire(response.status_code, code, message + hint, missing=missing)
 
 
+class _LeaderGone(Exception):
+    """The leader this client moved to cannot be reached (the request was not sent)."""
+
+
 class _Client:
-    """What both clients share: where the scheduler is, the token, and reading answers."""
+    """What both clients share: where the scheduler is, the token, following a follower's
+    redirect to the leader, and reading answers."""
 
     def __init__(self, base_url: str = DEFAULT_URL, *, token: str | None = None,
                  token_file: Path | str | None = None, timeout: float = 30.0,
                  retry: RetryPolicy | None = None, transport: Any = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.home_url = self.base_url  # the URL the client was made with
         self.token_file = Path(token_file).expanduser() if token_file else default_token_file()
         self.token = find_token(token, self.token_file)
         self.timeout = timeout
@@ -70,12 +86,62 @@ class _Client:
 
     def _options(self) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return {"base_url": self.base_url, "timeout": self.timeout, "headers": headers,
-                "transport": self._transport}
+        # No base_url: every request names its URL, so following the leader moves them all.
+        return {"timeout": self.timeout, "headers": headers, "transport": self._transport}
 
-    def _unreachable(self, error: httpx.HTTPError) -> SchedulerUnavailable:
-        return SchedulerUnavailable(f"cannot reach the scheduler at {self.base_url}: {error}",
+    def _unreachable(self, url: str, error: httpx.HTTPError) -> SchedulerUnavailable:
+        return SchedulerUnavailable(f"cannot reach the scheduler at {url}: {error}",
                                     status=0, code="UNAVAILABLE")
+
+    def _arguments(self, request: Request, url: str | None) -> dict[str, Any]:
+        """What httpx sends: the request's path and query under ``base_url``, or the URL a
+        redirect named (``url``, whose query is the request's already)."""
+        if url is None:
+            return {"method": request.method, "url": f"{self.base_url}/{request.path.lstrip('/')}",
+                    "json": request.body, "params": request.params}
+        return {"method": request.method, "url": url, "json": request.body}
+
+    def _failed(self, error: httpx.HTTPError, url: str | None) -> Exception:
+        """What a request to ``url`` (None: under ``base_url``) that got no answer raises:
+        ``_LeaderGone`` when it was never sent to the leader this client had moved to
+        (going back home finds the new one)."""
+        if (url is None and self.base_url != self.home_url
+                and isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)):
+            return _LeaderGone()
+        return self._unreachable(url or self.base_url, error)
+
+    def _redirect(self, response: httpx.Response, trail: list[str]) -> str | None:
+        """Where a redirect answer sends the request (None: it is no redirect), added to
+        ``trail`` (the URLs asked so far); a loop, too many hops or a Location that is not
+        http(s) is one ``SchedulerUnavailable`` line."""
+        here = response.request.url
+        if not trail:
+            trail.append(str(here))
+        if response.status_code not in REDIRECTS:
+            return None
+        location = response.headers.get("Location")
+        if not location:
+            raise SchedulerUnavailable(f"the scheduler at {here} answered "
+                                       f"{response.status_code} with no Location", status=0)
+        target = here.join(location)
+        if target.scheme not in ("http", "https"):
+            raise SchedulerUnavailable(f"the scheduler at {here} redirected to {location!r}, "
+                                       "which is not an http(s) URL", status=0)
+        seen = str(target) in trail
+        trail.append(str(target))
+        if seen:
+            raise SchedulerUnavailable("redirect loop between scheduler replicas: "
+                                       + " -> ".join(trail), status=0)
+        if len(trail) > MAX_HOPS + 1:
+            raise SchedulerUnavailable(f"more than {MAX_HOPS} redirects between scheduler "
+                                       "replicas: " + " -> ".join(trail), status=0)
+        return str(target)
+
+    def _move(self, url: str) -> None:
+        """Send the next calls to the scheduler at ``url`` (its origin, under the path prefix
+        of ``home_url``: replicas serve the API at the same path)."""
+        target, prefix = httpx.URL(url), httpx.URL(self.home_url).path.rstrip("/")
+        self.base_url = f"{target.scheme}://{target.netloc.decode()}{prefix}"
 
     def _checked(self, response: httpx.Response, request: Request) -> httpx.Response:
         if response.status_code < 400:
@@ -85,11 +151,6 @@ class _Client:
             hint = (f"; no token was found: pass one, set AURORA_TOKEN, or write it to "
                     f"{self.token_file}")
         raise error_of(response, hint, request.missing)
-
-
-def _arguments(request: Request) -> dict[str, Any]:
-    return {"method": request.method, "url": request.path, "json": request.body,
-            "params": request.params}
 
 
 class SchedulerClient(_Client, SyncSender, Endpoints):
@@ -118,13 +179,29 @@ class SchedulerClient(_Client, SyncSender, Endpoints):
         self._http.close()
 
     def send(self, request: Request) -> httpx.Response:
-        """Send with retries; the answer, or its typed error."""
+        """Send with retries, to the leader; the answer, or its typed error."""
         try:
-            response = self.retry.retrying(request.method)(
-                self._http.request, **_arguments(request))
-        except httpx.HTTPError as e:
-            raise self._unreachable(e) from e
+            response = self._following(request)
+        except _LeaderGone:
+            self._move(self.home_url)
+            response = self._following(request)
         return self._checked(response, request)
+
+    def _following(self, request: Request) -> httpx.Response:
+        trail: list[str] = []
+        url: str | None = None
+        while True:
+            try:
+                response = self.retry.retrying(request.method)(
+                    self._http.request, **self._arguments(request, url))
+            except httpx.HTTPError as e:
+                raise self._failed(e, url) from e
+            url = self._redirect(response, trail)
+            if url is None:
+                break
+        if len(trail) > 1:
+            self._move(trail[-1])
+        return response
 
     def request(self, method: str, path: str, body: Any = None,
                 params: Mapping[str, str] | None = None) -> httpx.Response:
@@ -164,13 +241,29 @@ class AsyncSchedulerClient(_Client, AsyncSender, Endpoints):
         await self._http.aclose()
 
     async def send(self, request: Request) -> httpx.Response:
-        """Send with retries; the answer, or its typed error."""
+        """Send with retries, to the leader; the answer, or its typed error."""
         try:
-            response: httpx.Response = await self.retry.async_retrying(request.method)(
-                self._http.request, **_arguments(request))
-        except httpx.HTTPError as e:
-            raise self._unreachable(e) from e
+            response = await self._following(request)
+        except _LeaderGone:
+            self._move(self.home_url)
+            response = await self._following(request)
         return self._checked(response, request)
+
+    async def _following(self, request: Request) -> httpx.Response:
+        trail: list[str] = []
+        url: str | None = None
+        while True:
+            try:
+                response: httpx.Response = await self.retry.async_retrying(request.method)(
+                    self._http.request, **self._arguments(request, url))
+            except httpx.HTTPError as e:
+                raise self._failed(e, url) from e
+            url = self._redirect(response, trail)
+            if url is None:
+                break
+        if len(trail) > 1:
+            self._move(trail[-1])
+        return response
 
     async def request(self, method: str, path: str, body: Any = None,
                       params: Mapping[str, str] | None = None) -> httpx.Response:

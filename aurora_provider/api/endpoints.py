@@ -142,6 +142,12 @@ def _task_log(task_id: str, process: str, run: int, stream: str = "stdout", *,
                  query={"tail_bytes": tail_bytes})
 
 
+def _task_log_chunk(task_id: str, process: str, run: int, stream: str = "stdout", *,
+                    offset: int = 0, limit: int | None = None) -> Parts:
+    return Parts({"task_id": task_id, "process": process, "run": run, "stream": stream},
+                 query={"offset": offset, "limit": limit})
+
+
 def _start_update(job: JobLike, message: str | None = None,
                   instances: Sequence[int] | None = None) -> Parts:
     return Parts(body={"job": job_body(job), "message": message,
@@ -284,6 +290,11 @@ class Endpoints:
     task_log = E("GET", "/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}", str,
                  _task_log, "The end of one process run's stdout or stderr (text).",
                  missing=TaskNotFound)
+    task_log_chunk = E("GET", "/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}/chunk",
+                       m.LogChunk, _task_log_chunk,
+                       "One process run's stdout or stderr from a byte offset, at most limit "
+                       "bytes (default 1 MiB), with where the next read starts and the size "
+                       "so far.", missing=TaskNotFound)
 
     # -- job updates -------------------------------------------------------------------------
     start_update = E("POST", "/api/v1/updates", m.UpdateDetails, _start_update,

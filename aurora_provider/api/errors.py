@@ -126,6 +126,14 @@ class StoreFull(StorageError):
     status = 503
 
 
+class NotLeader(StorageError):
+    """A write refused because this scheduler no longer leads: another replica took the
+    store's fence (its epoch) since this one was elected. Nothing of it was written (503)."""
+
+    code = "NOT_LEADER"
+    status = 503
+
+
 class SchedulerUnavailable(ApiError):
     """The scheduler cannot be reached, or cannot serve now (not the leader) (503)."""
 
@@ -136,7 +144,8 @@ class SchedulerUnavailable(ApiError):
 # One class per wire code (the kinds of NotFound share NOT_FOUND: see the module's docstring).
 BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in (
     InvalidRequest, Unauthorized, Forbidden, NotFound, Conflict, JobExists, QuotaExceeded,
-    BackupFailed, PayloadTooLarge, ServerError, StorageError, StoreFull, SchedulerUnavailable)}
+    BackupFailed, PayloadTooLarge, ServerError, StorageError, StoreFull, NotLeader,
+    SchedulerUnavailable)}
 BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
     413: PayloadTooLarge, 500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,

@@ -16,7 +16,6 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from aurora_provider.api import models as m
 from aurora_provider.api.client import SchedulerClient
@@ -244,7 +243,7 @@ def _fill(template: str, values: dict[str, object]) -> str:
 
 @_verb("get_scheduler", "print the cluster's scheduler address", _nothing)
 def _get_scheduler(cluster: Cluster, args: argparse.Namespace) -> int:
-    print(cluster.scheduler_uri)
+    print(cluster.scheduler_url())  # a cluster named by ZooKeeper: its leader, now
     return 0
 
 
@@ -255,9 +254,7 @@ def _config_options(p: argparse.ArgumentParser) -> None:
 
 @_verb("get_cluster_config", "print the cluster's clusters.json entry", _config_options)
 def _cluster_config(cluster: Cluster, args: argparse.Namespace) -> int:
-    entry: dict[str, Any] = {"name": cluster.name, "scheduler_uri": cluster.scheduler_uri}
-    if cluster.auth_token_file:
-        entry["auth_token_file"] = cluster.auth_token_file
+    entry = cluster.entry()
     if not (args.sh or args.export):
         print(json.dumps(entry, indent=2))
         return 0

@@ -14,6 +14,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from aurora_provider.api.errors import SchedulerUnavailable
+from aurora_provider.api.serverset import Endpoint
 from aurora_provider.framework.backends.base import (
     Backend,
     ConfigRefusal,
@@ -59,6 +62,7 @@ from aurora_provider.framework.placement.demand import Demands
 from aurora_provider.framework.placement.placer import Placer
 from aurora_provider.framework.placement.tiers import AURORA_TIERS, TierTable
 from aurora_provider.framework.storage import snapshots
+from aurora_provider.framework.storage.leadership import take_epoch
 from aurora_provider.framework.storage.store import Store, open_store
 from aurora_provider.framework.updates.active import ActiveUpdates
 from aurora_provider.framework.updates.controller import UpdateController
@@ -231,15 +235,25 @@ class Daemon:
 
     def __init__(self, settings: DaemonSettings, backend: Callable[[Store], Backend], *,
                  clock: Callable[[], float] = time.time,
-                 observer: ObserverProcess | None = None) -> None:
+                 observer: ObserverProcess | None = None,
+                 holder: str | None = None) -> None:
+        """:param holder: who this replica is, in the store's fence (default: host and pid).
+        """
         self.settings = settings
         self._make_backend = backend
         self._clock = clock
         self.observer = observer
+        self.holder = holder or f"{socket.gethostname()} pid {os.getpid()}"
         self._lock = threading.Lock()
         self.parts: Parts | None = None
         self._loop: Loop | None = None
         self.recovery = StagedRecovery(self._replace_store, clock)
+        # Told when the store's fence refuses a write (another scheduler took the store);
+        # replicas in an election hand it to their leadership, a lone scheduler stops.
+        self.on_deposed: Callable[[str], None] = self._stop_deposed
+        # Where the leader is, for a replica that does not lead (None: no election).
+        self.leader: Callable[[], Endpoint | None] | None = None
+        self._deposed_why: str | None = None
 
     @property
     def running(self) -> bool:
@@ -253,6 +267,9 @@ class Daemon:
             auth = Authenticator.from_file(self.settings.auth_file)
             store = open_store(self.settings.db_url)
             try:
+                # From here on every earlier leader's writes are refused.
+                store.db.fence(take_epoch(store.engine, self.holder, self._clock()),
+                               self.on_deposed)
                 backend = self._make_backend(store)
             except BaseException:
                 store.close()
@@ -276,6 +293,7 @@ class Daemon:
             loop = Loop(parts.scheduler, self.settings.scheduler.round_interval_secs, woken)
             loop.start()
             self.parts, self._loop = parts, loop
+            self._deposed_why = None
             log.info("scheduler for cluster %s started", self.settings.scheduler.cluster)
             return parts
 
@@ -296,6 +314,20 @@ class Daemon:
         parts.backend.stop()
         parts.store.close()
         log.info("scheduler for cluster %s stopped", self.settings.scheduler.cluster)
+
+    def revoke(self, why: str) -> None:
+        """Refuse the running scheduler's writes from now on (leadership was lost); ``stop``
+        follows."""
+        parts = self.parts
+        if parts is not None:
+            parts.store.db.revoke(why)
+
+    def _stop_deposed(self, why: str) -> None:
+        """A lone scheduler whose store another one took: it stops (from another thread: the
+        refused write may be the loop's own) and answers 503 with the reason."""
+        log.error("%s: stopping this scheduler", why)
+        self._deposed_why = why
+        threading.Thread(target=self.stop, name="deposed", daemon=True).start()
 
     def _replace_store(self, staged: Store) -> None:
         """A committed recovery: the scheduler stopped, the live store's tables replaced
@@ -328,10 +360,33 @@ class Daemon:
             return
         if scope["type"] != "http":
             return
-        status, body = (200, b"OK") if scope.get("path") == "/health" else (503, json.dumps({
-            "code": SchedulerUnavailable.code,
-            "message": "the scheduler is not running here (not the leader)"}).encode())
-        media = b"text/plain" if status == 200 else b"application/json"
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", media)]})
+        status, headers, body = self._not_leading(scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _not_leading(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A replica that does not lead: /health is fine; /leaderhealth says 503 (another
+        leads) or 502 (none does), as Aurora's; every other call goes to the leader (307:
+        the same method and body) or, with none, gets 503."""
+        path = scope.get("path", "")
+        text = [(b"content-type", b"text/plain")]
+        if path == "/health":
+            return 200, text, b"OK"
+        leader = self.leader() if self.leader is not None else None
+        if path == "/leaderhealth":
+            if self.leader is None or leader is not None:
+                return 503, text, b"not the leader"
+            return 502, text, b"no leader"
+        if leader is not None:
+            query = scope.get("query_string", b"")
+            target = leader.url + scope.get("root_path", "") + path
+            location = target.encode() + (b"?" + query if query else b"")
+            return 307, [(b"location", location), *text], b"see the leader at " + location
+        if self._deposed_why is not None:
+            why = self._deposed_why
+        elif self.leader is None:
+            why = "the scheduler is not running here (not the leader)"
+        else:
+            why = "no scheduler leads now (an election is under way): retry shortly"
+        return 503, [(b"content-type", b"application/json")], json.dumps({
+            "code": SchedulerUnavailable.code, "message": why}).encode()

@@ -22,6 +22,7 @@ import psutil
 import uvicorn
 
 from aurora_provider.api.paths import aurora_home, default_token_file
+from aurora_provider.api.serverset import Endpoint
 from aurora_provider.errors import run_command
 from aurora_provider.framework.backends.base import Backend
 from aurora_provider.framework.backends.local.backend import (
@@ -34,6 +35,7 @@ from aurora_provider.framework.backends.mesos import MesosBackend, MesosSettings
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.daemon import Daemon, DaemonSettings, freeze_imported_objects
 from aurora_provider.framework.errors import SchedulerError
+from aurora_provider.framework.ha.replicas import DEFAULT_ZK_PATH, ElectionSettings
 from aurora_provider.framework.http.auth import embedded_auth_file
 from aurora_provider.framework.model.executors import Executors, load_custom_executors
 from aurora_provider.framework.operations.settings import OpsSettings
@@ -163,7 +165,20 @@ def parser() -> argparse.ArgumentParser:
     ann.add_argument("--announcer-zk-path-prefix", metavar="PATH",
                      help="the serversets' root there: a job without its own zk_path "
                      "announces at PATH/ROLE/ENV/NAME (default /aurora)")
+    ha = p.add_argument_group("high availability (replicas elect a leader in ZooKeeper)")
+    ha.add_argument("--zk", metavar="HOST:PORT,...",
+                    help="run as one of several replicas: the ZooKeeper ensemble they elect "
+                    "their leader in (all replicas share one store: --db)")
+    ha.add_argument("--zk-path", metavar="PATH",
+                    help=f"where the replicas stand and the leader advertises itself "
+                    f"(clusters.json's scheduler_zk_path; default {DEFAULT_ZK_PATH})")
+    ha.add_argument("--zk-session-timeout", type=_positive_secs, default=4.0, metavar="SECS",
+                    help="how long a silent leader keeps leadership (default 4)")
     loc = p.add_argument_group("local backend")
+    loc.add_argument("--local-task-root", type=Path, metavar="DIR",
+                     help="where the tasks' sandboxes and checkpoints live (default: the work "
+                     "dir); give every replica the same one, so a new leader adopts the "
+                     "running tasks")
     loc.add_argument("--local-hostname", default=None)
     loc.add_argument("--local-cpu", type=float, default=None, help="default: all cores")
     loc.add_argument("--local-ram-mb", type=float, default=None, help="default: all memory")
@@ -285,24 +300,60 @@ def scheduler_settings(args: argparse.Namespace,
         custom_executors=executors or {})
 
 
-def ops_settings(args: argparse.Namespace) -> OpsSettings:
+def backup_dir(args: argparse.Namespace, work_dir: Path) -> Path | None:
+    """``--backup-dir``; else ``backups/`` beside a SQLite store (the default, decided by
+    the store) or, for another database (PostgreSQL), in the work dir, so the scheduled
+    backups happen there too."""
+    if args.backup_dir is not None:
+        return Path(args.backup_dir).expanduser().resolve()
+    if args.db is not None and not args.db.startswith("sqlite"):
+        return work_dir / "backups"
+    return None
+
+
+def ops_settings(args: argparse.Namespace, work_dir: Path) -> OpsSettings:
     return OpsSettings(
         preemption_delay_secs=args.preemption_delay, preemption_enabled=not args.no_preemption,
         backup_interval_secs=args.backup_interval, backups_kept=args.backups_kept,
         sla_min_instances=args.sla_min_instances,
         sla_stat_refresh_secs=args.sla_stat_refresh_interval,
         sla_non_prod_metrics=args.sla_non_prod_metrics,
-        backup_dir=args.backup_dir.expanduser().resolve() if args.backup_dir else None)
+        backup_dir=backup_dir(args, work_dir))
+
+
+def _check_ensemble(flag: str, ensemble: str) -> None:
+    hosts = ensemble.partition("/")[0].split(",")
+    if not all(h.rpartition(":")[0] and h.rpartition(":")[2].isdigit() for h in hosts):
+        raise SchedulerError(f"{flag} {ensemble!r}: expected HOST:PORT[,HOST:PORT...]")
+
+
+def election(args: argparse.Namespace) -> ElectionSettings | None:
+    """``--zk``, ``--zk-path`` and ``--zk-session-timeout``, checked (one line); None
+    without ``--zk``: a lone scheduler."""
+    if args.zk is None:
+        if args.zk_path is not None:
+            raise SchedulerError("--zk-path needs --zk")
+        return None
+    _check_ensemble("--zk", args.zk)
+    path = args.zk_path or DEFAULT_ZK_PATH
+    if not path.startswith("/") or "//" in path or (len(path) > 1 and path.endswith("/")):
+        raise SchedulerError(f"--zk-path {path!r}: expected an absolute ZooKeeper path, "
+                             "e.g. /aurora/scheduler")
+    if args.db is None:
+        raise SchedulerError("--zk: the replicas must share one store; give --db (a "
+                             "PostgreSQL URL, or one SQLite file every replica on this "
+                             "machine opens)")
+    host, port = args.listen
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return ElectionSettings(args.zk, path, args.zk_session_timeout, Endpoint(host, port))
 
 
 def announcement(args: argparse.Namespace) -> Announcement:
     """``--announcer-ensemble`` and ``--announcer-zk-path-prefix``, checked (one line)."""
     ensemble = args.announcer_ensemble
     if ensemble is not None:
-        hosts = ensemble.partition("/")[0].split(",")
-        if not all(h.rpartition(":")[0] and h.rpartition(":")[2].isdigit() for h in hosts):
-            raise SchedulerError(f"--announcer-ensemble {ensemble!r}: expected "
-                                 "HOST:PORT[,HOST:PORT...]")
+        _check_ensemble("--announcer-ensemble", ensemble)
     prefix = args.announcer_zk_path_prefix
     if prefix is not None:
         if ensemble is None:
@@ -335,10 +386,17 @@ def local_backend(args: argparse.Namespace, work_dir: Path) -> LocalBackend:
         disk_mb=(args.local_disk_mb if args.local_disk_mb is not None
                  else shutil.disk_usage(work_dir).free / 2**20),
         port_ranges=tuple(args.local_ports or [(31000, 32000)]))
-    return LocalBackend(work_dir=work_dir, hostname=args.local_hostname or socket.gethostname(),
+    return LocalBackend(work_dir=task_root(args, work_dir),
+                        hostname=args.local_hostname or socket.gethostname(),
                         capacity=capacity, attributes=dict(args.local_attribute or []),
                         agents=args.local_agents, setuid=tasks_setuid(args),
                         announcer=announcement(args), container_runtime=container_runtime(args))
+
+
+def task_root(args: argparse.Namespace, work_dir: Path) -> Path:
+    """Where local tasks live: ``--local-task-root``, else the work dir."""
+    root: Path = args.local_task_root
+    return root.expanduser().resolve() if root is not None else work_dir
 
 
 def default_work_dir(args: argparse.Namespace) -> Path:
@@ -441,7 +499,7 @@ def local_observer(args: argparse.Namespace, work_dir: Path) -> ObserverProcess 
     if listen is None:
         return None
     # The local backend's checkpoint root (``LocalBackend.checkpoint_root``).
-    return ObserverProcess.bind(*listen, checkpoint_root=work_dir / "checkpoints",
+    return ObserverProcess.bind(*listen, checkpoint_root=task_root(args, work_dir) / "checkpoints",
                                 log_file=work_dir / "observer.log")
 
 
@@ -507,6 +565,7 @@ def custom_executors(args: argparse.Namespace) -> Executors:
 def run(args: argparse.Namespace) -> int:
     check_listen(*args.listen)
     backend_flags(args)  # a flag of the other backend stops the start before anything
+    election(args)  # and bad election flags
     observer_template(args.observer_url)  # and so does a bad template
     announcement(args)  # and a bad ensemble or serverset root
     container_runtime(args)  # and a runtime that is not there
@@ -529,11 +588,14 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
         freeze_imported_objects()
         daemon = Daemon(DaemonSettings(
             db_url=args.db or f"sqlite:///{work_dir / 'scheduler.db'}", auth_file=auth_file,
-            scheduler=scheduler_settings(args, files.executors), ops=ops_settings(args),
+            scheduler=scheduler_settings(args, files.executors), ops=ops_settings(args, work_dir),
             observer_url=cluster_observer_url(args, observer),
             tiers=files.tiers, webhook=files.webhook),
             backend=backend_factory(args, work_dir, files.executors), observer=observer)
-        daemon.start()
+        replicas = election(args)
+        leadership = None if replicas is None else replicas.join(daemon)
+        if leadership is None:
+            daemon.start()
     except OSError as e:  # a work dir or token file we may not write
         raise SchedulerError(f"cannot start in {work_dir}: {e}") from e
     host, port = args.listen
@@ -552,6 +614,8 @@ def serve(args: argparse.Namespace, work_dir: Path, observer: ObserverProcess | 
         uvicorn.run(daemon.asgi, host=host, port=port, log_level="warning", access_log=False,
                     interface="asgi3", timeout_graceful_shutdown=STOP_GRACE_SECS)
     finally:
+        if leadership is not None:
+            leadership.stop()  # the scheduler too, when it leads here
         daemon.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -59,3 +59,19 @@ def create_private(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+
+
+def write_private_once(path: Path, text: str) -> str:
+    """Write ``path`` with ``text`` unless it exists, atomically: of several processes that
+    race (replicas started together on one home), one writes and all get what it wrote."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    write_private(partial, text)
+    try:
+        os.link(partial, path)  # fails when another got there first
+    except FileExistsError:
+        return path.read_text()
+    finally:
+        partial.unlink(missing_ok=True)
+    return text
+

@@ -5,11 +5,20 @@ or a bare host with ``port``), the bearer token in ``password``, and the cluster
 the ``cluster`` extra. Without a token the clients read the token file the embedded
 scheduler writes (``$AURORA_HOME/token``), and a missing ``aurora_default`` connection
 means the local devcluster, so a laptop needs no set-up at all.
+
+Scheduler replicas elect a leader through ZooKeeper. With ``zk`` (a host, hosts
+comma-separated or a list; each may carry its ``:port``), ``scheduler_zk_path`` and optionally
+``zk_port`` (default 2181) in the extra, as in Aurora's clusters.json, the hook asks ZooKeeper
+for the leader whenever it makes a client. The ``host`` is then the fallback: it is used (with
+a warning) only when ZooKeeper cannot name a leader, and a replica there redirects the client
+to the leader; without a host, ZooKeeper's failure is the error. Without ``zk``, the host is
+used, and a replica that is not the leader redirects the client to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,33 +29,56 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 
 from aurora_provider.api import AsyncSchedulerClient, RetryPolicy, SchedulerClient
 from aurora_provider.api.client import DEFAULT_URL
+from aurora_provider.api.discovery import LeaderPath, leader_path
+from aurora_provider.api.errors import ApiError, SchedulerUnavailable, Unauthorized
+from aurora_provider.errors import AuroraError
 
 DEVCLUSTER = "devcluster"
 
 
+class ConnectionSettingsError(AuroraError):
+    """The connection's extra is malformed; ``str(e)`` is one line naming the connection."""
+
+
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """Where a scheduler is and how to talk to it, read from a connection."""
+    """Where a scheduler is and how to talk to it, read from a connection.
+
+    :param url: the scheduler; with ``leader``, the leader's once :meth:`AuroraHook.settings`
+        asked ZooKeeper, and before that the connection's host ("" when it has none).
+    :param leader: where ZooKeeper names the leader, if the connection says.
+    """
 
     url: str
     token: str | None
     cluster: str
+    leader: LeaderPath | None = None
 
 
 def settings_from_connection(conn: Any | None) -> SchedulerSettings:
     """The scheduler a connection names; ``None`` (no connection) is the local devcluster."""
     if conn is None:
         return SchedulerSettings(DEFAULT_URL, None, DEVCLUSTER)
+    extra = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
+    leader = _leader_path(extra, getattr(conn, "conn_id", None))
     host = (conn.host or "").strip()
     if not host:
-        url = DEFAULT_URL
+        url = "" if leader else DEFAULT_URL
     elif "://" in host:
         url = host.rstrip("/")
     else:
         scheme = conn.schema or "http"
         url = f"{scheme}://{host}:{conn.port or 8081}"
-    extra = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
-    return SchedulerSettings(url, conn.password or None, str(extra.get("cluster") or DEVCLUSTER))
+    return SchedulerSettings(url, conn.password or None, str(extra.get("cluster") or DEVCLUSTER),
+                             leader)
+
+
+def _leader_path(extra: dict[str, Any], conn_id: str | None) -> LeaderPath | None:
+    try:
+        return leader_path(extra.get("zk"), extra.get("zk_port"), extra.get("scheduler_zk_path"))
+    except ValueError as e:
+        where = f"connection {conn_id!r}" if conn_id else "the connection"
+        raise ConnectionSettingsError(f"{where}, in its extra: {e}") from e
 
 
 # (event loop id, url, token) -> [client, users]; entries leave with their last user.
@@ -85,16 +117,32 @@ class AuroraHook(BaseHook):
         raise error
 
     def settings(self) -> SchedulerSettings:
+        """The connection's scheduler; with a ZooKeeper path, the leader's URL, asked now."""
         try:
-            return settings_from_connection(self.get_connection(self.aurora_conn_id))
+            found = settings_from_connection(self.get_connection(self.aurora_conn_id))
         except AirflowNotFoundException as e:
             return self._missing(e)
+        return self._with_leader(found)
 
     async def asettings(self) -> SchedulerSettings:
+        """As :meth:`settings`; ZooKeeper is asked in a thread, off the event loop."""
         try:
-            return settings_from_connection(await self.aget_connection(self.aurora_conn_id))
+            found = settings_from_connection(await self.aget_connection(self.aurora_conn_id))
         except AirflowNotFoundException as e:
             return self._missing(e)
+        return await asyncio.to_thread(self._with_leader, found)
+
+    def _with_leader(self, found: SchedulerSettings) -> SchedulerSettings:
+        if found.leader is None:
+            return found
+        try:
+            url = found.leader.leader_url(timeout=min(self.timeout, 10.0))
+        except SchedulerUnavailable as e:
+            if not found.url:
+                raise
+            self.log.warning("%s; using the connection's host %s", e, found.url)
+            return found
+        return dataclasses.replace(found, url=url)
 
     def get_conn(self) -> SchedulerClient:
         """A blocking client; close it (or use it as a context manager) when done."""
@@ -129,12 +177,48 @@ class AuroraHook(BaseHook):
                 del _SHARED[key]
                 await entry[0].aclose()
 
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form: only the fields this hook reads, named as it reads them.
+
+        The same behaviour as the provider metadata's (which Airflow's UI reads without
+        importing the hook); the ``cluster`` and ZooKeeper fields are its ``conn-fields``.
+        """
+        from aurora_provider.get_provider_info import get_provider_info
+
+        behaviour = next(c["ui-field-behaviour"] for c in get_provider_info()["connection-types"]
+                         if c["connection-type"] == cls.conn_type)
+        return {k.replace("-", "_"): v for k, v in behaviour.items()}
+
     def test_connection(self) -> tuple[bool, str]:
-        """Used by the UI's "Test" button: who the token belongs to, on which cluster."""
+        """The UI's "Test" button: reach the scheduler, check the token, name the cluster.
+
+        Each failure is one line saying which of the three went wrong.
+        """
         try:
-            with self.get_conn() as client:
+            s = self.settings()
+        except (ConnectionSettingsError, SchedulerUnavailable) as e:
+            return False, f"connection {self.aurora_conn_id!r}: {e}"
+        # A button waits seconds, not the deadline of a task's retries.
+        retry = self.retry or RetryPolicy(attempts=2, deadline=5.0)
+        with SchedulerClient(s.url, token=s.token, retry=retry,
+                             timeout=min(self.timeout, 10.0)) as client:
+            try:
+                client.health()  # answers without a token: is anything there at all?
+            except SchedulerUnavailable as e:  # names the URL and why already
+                return False, str(e)
+            except ApiError as e:
+                return False, f"{s.url} does not answer as an Aurora scheduler: {e}"
+            try:
                 me = client.whoami()
-                cluster = client.cluster()
-        except Exception as e:  # the UI shows the message; any failure is a failed test
-            return False, str(e)
-        return True, f"connected to {cluster.name} as {me.user}"
+                info = client.cluster()
+            except Unauthorized as e:
+                return False, (f"the scheduler at {s.url} refused the API token ({e}): "
+                               "put a valid token in the connection's password")
+            except ApiError as e:
+                return False, f"the scheduler at {s.url} could not check the token: {e}"
+        if info.name != s.cluster:
+            return False, (f"the scheduler at {s.url} runs cluster {info.name!r}, but the "
+                           f"connection's cluster is {s.cluster!r}: job keys would not match")
+        roles = "admin" if me.admin else ", ".join(me.roles) or "no roles"
+        return True, f"connected to cluster {info.name!r} at {s.url} as {me.user} ({roles})"

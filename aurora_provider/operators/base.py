@@ -48,7 +48,13 @@ class AuroraJobLink(BaseOperatorLink):
     name = "Aurora job"
 
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
-        job_key = getattr(operator, "job_key", None)
+        # An operator whose job key depends on the task instance (one job per mapped
+        # instance) says which key is this instance's.
+        run_key = getattr(operator, "run_key", None)
+        if callable(run_key):
+            job_key = run_key(getattr(ti_key, "map_index", -1))
+        else:
+            job_key = getattr(operator, "job_key", None)
         return observer_job_path(str(job_key)) if job_key else ""
 
 
@@ -86,12 +92,14 @@ class AuroraBaseOperator(BaseOperator):
 
     def wait_for_job(
         self, context: Any, job_key: str, wait: JobWait, *, method_name: str = "execute_complete",
-        kwargs: dict[str, Any] | None = None,
+        kwargs: dict[str, Any] | None = None, follow_logs: bool = False,
     ) -> Any:
-        """Wait for ``wait`` on the job; resumes in ``method_name(context, event, **kwargs)``."""
+        """Wait for ``wait`` on the job; resumes in ``method_name(context, event, **kwargs)``.
+        With ``follow_logs``, the job's output is logged while it runs (the trigger's log
+        when deferred, this task's log when waiting in place)."""
         trigger = AuroraJobTrigger(job_key=job_key, wait=wait.to_json(),
                                    aurora_conn_id=self.aurora_conn_id,
-                                   poll_interval=self.poll_interval)
+                                   poll_interval=self.poll_interval, follow_logs=follow_logs)
         return self.wait_with(context, trigger, method_name=method_name, kwargs=kwargs)
 
     def wait_with(
@@ -106,7 +114,9 @@ class AuroraBaseOperator(BaseOperator):
         return method(context, event, **(kwargs or {}))
 
     def _poll_in_place(self, trigger: AuroraPollingTrigger) -> dict[str, Any]:
-        """The trigger's loop, run here: the same questions, asked from this worker."""
+        """The trigger's loop, run here: the same questions, asked from this worker, and
+        what it shows of the job's output logged as this task's."""
+        trigger.output_to(self.log)
 
         async def first_event() -> dict[str, Any]:
             async for event in trigger.run():

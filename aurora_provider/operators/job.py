@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from aurora_provider.api import ApiError, JobExists, NotFound, SchedulerClient
+from aurora_provider.api.endpoints import key_parts
 from aurora_provider.api.models import CreateJobResponse
 from aurora_provider.operators.base import AuroraBaseOperator, api_call
 from aurora_provider.operators.job_config import AuroraConfigOperator
-from aurora_provider.operators.task_logs import copy_task_logs
+from aurora_provider.operators.run_identity import TryIdentity, suffixed_key, with_identity
+from aurora_provider.operators.task_logs import copy_task_logs, end_copy_needed
 from aurora_provider.states.task import TaskState
 from aurora_provider.triggers.job import AuroraRestartTrigger
 from aurora_provider.utils.job_waits import TERMINAL_STATES, JobWait
 
 WAIT_UNTIL = (TaskState.RUNNING.value, TaskState.FINISHED.value)
 IF_RUNNING = ("fail", "kill", "skip")
+ON_FINISH = ("keep", "kill", "prune")
 
 
 class AuroraCreateJobOperator(AuroraConfigOperator):
@@ -220,75 +223,207 @@ class AuroraRunJobOperator(AuroraConfigOperator):
     Succeeds when every instance FINISHED; fails with each failed instance's reason
     otherwise. Killing the Airflow task, or a wait that times out, kills the job.
 
+    The job carries the identity of the try that created it (dag, run, task, map index,
+    try) in its metadata (``airflow.*`` entries). A later try of the same task instance that
+    finds that job still active waits on it rather than starting it again (``reattach``).
+
+    Mapped (``.partial(...).expand(...)``), each task instance runs its own job: the job's
+    name gets ``job_name_suffix``, by default ``_<map index>`` (``crunch`` runs as
+    ``crunch_0``, ``crunch_1``...), and each instance's "Aurora job" link names its job.
+
     :param job_key: ``cluster/role/environment/name`` of the job in the configuration.
     :param config_file: a ``.aurora`` file (relative paths are looked up beside the DAG).
     :param config: ``.aurora`` text, instead of a file (not templated by Jinja).
     :param bindings: template variables (templated).
-    :param copy_logs: copy each process's stdout and stderr into the task log.
+    :param copy_logs: copy each process's stdout and stderr into the task log at the end
+        (not repeated when ``live_logs`` showed them already).
+    :param live_logs: log the job's output while it runs, line by line (docs/provider.md,
+        "Live task logs").
     :param run_cron_template: run a cron job's template once (drops its cron_schedule).
     :param if_running: what to do when the job still has active tasks (from an earlier
-        run): ``"fail"`` (default), ``"kill"`` them first (Aurora's KILL_EXISTING), or
-        ``"skip"`` this run (CANCEL_NEW).
+        run, or a try this task did not start): ``"fail"`` (default), ``"kill"`` them first
+        (Aurora's KILL_EXISTING), or ``"skip"`` this run (CANCEL_NEW).
+    :param reattach: wait on the job an earlier try of this task instance left running
+        (default True); False creates the job on every try.
+    :param on_finish_action: once the job's wait is over (success or failure): ``"keep"``
+        (default) leaves the job alone, ``"kill"`` kills its tasks still active (the other
+        instances of a job whose instance failed), ``"prune"`` deletes its terminal tasks from the
+        scheduler's history (needs an admin token: the scheduler lets only admin prune).
+    :param job_name_suffix: appended to the job's name (templated, e.g.
+        ``"_{{ ds_nodash }}"``); None: ``_<map index>`` when mapped, nothing otherwise;
+        ``""``: never (mapped instances then share one job key and collide).
     """
+
+    template_fields: Sequence[str] = (*AuroraConfigOperator.template_fields, "job_name_suffix")
 
     def __init__(
         self,
         *,
         copy_logs: bool = True,
+        live_logs: bool = True,
         run_cron_template: bool = False,
         if_running: str = "fail",
+        reattach: bool = True,
+        on_finish_action: str = "keep",
+        job_name_suffix: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if if_running not in IF_RUNNING:
             raise ValueError(f"if_running must be one of {IF_RUNNING}, not {if_running!r}")
+        if on_finish_action not in ON_FINISH:
+            raise ValueError(f"{self.task_id}: on_finish_action must be one of {ON_FINISH}, "
+                             f"not {on_finish_action!r}")
         self.copy_logs = copy_logs
+        self.live_logs = live_logs
         self.run_cron_template = run_cron_template
         self.if_running = if_running
+        self.reattach = reattach
+        self.on_finish_action = on_finish_action
+        self.job_name_suffix = job_name_suffix
+        self._run_key: str | None = None
+
+    def run_key(self, map_index: int | None = -1) -> str:
+        """The key the job runs under: ``job_key``, its name suffixed when asked or mapped."""
+        suffix = self.job_name_suffix
+        if suffix is None:
+            suffix = f"_{map_index}" if map_index is not None and map_index >= 0 else ""
+        return suffixed_key(self.job_key, suffix) if suffix else self.job_key
+
+    def _key_in(self, context: Any) -> str:
+        ti = context.get("ti") if context else None
+        self._run_key = self.run_key(getattr(ti, "map_index", None))
+        return self._run_key
 
     def execute(self, context: Any) -> Any:
-        wire = self.job_wire(drop_cron_schedule=self.run_cron_template)
+        key = self._key_in(context)
+        identity = TryIdentity.of_context(context)
         with self.hook.get_conn() as client:
-            if self.if_running != "fail":
-                self._handle_leftovers(client)
-            created = api_call(f"create {self.job_key}", client.create_job, wire)
-        self.log.info("running %s: %s", created.key, ", ".join(created.task_ids))
-        return self.wait_for_job(context, self.job_key, JobWait.of([TaskState.FINISHED]),
-                                 kwargs={"task_ids": created.task_ids})
+            if self.on_finish_action == "prune":
+                self._check_may_prune(client)
+            earlier = self._earlier_try(client, key, identity) if self.reattach else None
+            if earlier is not None:
+                started_by, task_ids = earlier
+                self.log.info("reattached to %s, started by %s: waiting on %s",
+                              key, started_by, ", ".join(task_ids))
+                return self._wait_finished(context, key, task_ids)
+            if self.if_running != "fail" and self._kill_leftovers(client, key):
+                # Wait (deferred, or polling through the client) until they are gone.
+                return self.wait_for_job(context, key, JobWait.of(TERMINAL_STATES),
+                                         method_name="execute_create",
+                                         kwargs={"run_key": key})
+        return self._create_and_wait(context, key)
 
-    def _handle_leftovers(self, client: SchedulerClient) -> None:
+    def execute_create(self, context: Any, event: dict[str, Any],
+                       run_key: str | None = None) -> Any:
+        """Resumed once an earlier run's tasks are gone: create the job and wait on it."""
+        key = run_key or self._key_in(context)
+        self.checked(event)
+        return self._create_and_wait(context, key)
+
+    def _create_and_wait(self, context: Any, key: str) -> Any:
+        identity = TryIdentity.of_context(context)
+        name = key.rpartition("/")[2]
+
+        def adjust(job: Any) -> Any:
+            if key != self.job_key:
+                job = job(name=name)
+            return with_identity(job, identity) if self.reattach else job
+
+        wire = self.job_wire(drop_cron_schedule=self.run_cron_template, adjust=adjust)
+        with self.hook.get_conn() as client:
+            created = api_call(f"create {key}", client.create_job, wire)
+        self.log.info("running %s: %s", created.key, ", ".join(created.task_ids))
+        return self._wait_finished(context, key, created.task_ids)
+
+    def _wait_finished(self, context: Any, key: str, task_ids: list[str]) -> Any:
+        return self.wait_for_job(context, key, JobWait.of([TaskState.FINISHED]),
+                                 kwargs={"task_ids": task_ids, "run_key": key},
+                                 follow_logs=self.live_logs)
+
+    def _earlier_try(self, client: SchedulerClient, key: str,
+                     identity: TryIdentity) -> tuple[TryIdentity, list[str]] | None:
+        """The try of this task instance that started the job still active, and its tasks."""
         try:
-            summary = client.job_summary(self.job_key)
-        except NotFound:  # never ran, or forgotten: nothing left over
-            return
+            summary = client.job_summary(key)
+        except NotFound:
+            return None
         except ApiError as e:
-            raise AirflowException(f"status of {self.job_key}: {e}") from e
+            raise AirflowException(f"status of {key}: {e}") from e
+        if not sum(summary.active.values()):
+            return None
+        history = api_call(f"configurations of {key}", client.job_configs, key, 1)
+        newest = history.configs[0].job if history.configs else None
+        if newest is None:
+            return None
+        started_by = TryIdentity.from_metadata(e.model_dump() for e in newest.task.metadata)
+        if started_by is None or not started_by.same_task_instance(identity):
+            return None  # another run's job: if_running decides
+        status = api_call(f"status of {key}", client.job_status, key)
+        return started_by, [t.task_id for t in status.active]
+
+    def _kill_leftovers(self, client: SchedulerClient, key: str) -> bool:
+        """Kill (or skip for) an earlier run's active tasks; True when a kill was sent."""
+        try:
+            summary = client.job_summary(key)
+        except NotFound:  # never ran, or forgotten: nothing left over
+            return False
+        except ApiError as e:
+            raise AirflowException(f"status of {key}: {e}") from e
         active = sum(summary.active.values())
         if active and self.if_running == "skip":
-            raise AirflowSkipException(
-                f"{self.job_key} still runs {active} task(s) from an earlier run"
+            raise AirflowSkipException(f"{key} still runs {active} task(s) from an earlier run")
+        if not active:
+            return False
+        self.log.info("killing %d task(s) left from an earlier run of %s", active, key)
+        api_call(f"kill {key}", client.kill, key, None,
+                 f"replaced by Airflow task {self.task_id}")
+        return True
+
+    def _check_may_prune(self, client: SchedulerClient) -> None:
+        me = api_call("whoami", client.whoami)
+        if not me.admin:
+            raise AirflowFailException(
+                f"{self.task_id}: on_finish_action='prune' needs an admin token (the scheduler "
+                f"lets only admin prune tasks); {me.user!r} is not admin: use 'keep' or 'kill'"
             )
-        if active:
-            self.log.info("killing %d task(s) left from an earlier run of %s",
-                          active, self.job_key)
-            api_call(f"kill {self.job_key}", client.kill, self.job_key, None,
-                      f"replaced by Airflow task {self.task_id}")
-            self._wait_gone(client)
-
-    def _wait_gone(self, client: SchedulerClient) -> None:
-        import time
-
-        while api_call(f"status of {self.job_key}", client.job_summary, self.job_key).active:
-            time.sleep(min(self.poll_interval, 1.0))
 
     def execute_complete(self, context: Any, event: dict[str, Any],
-                         task_ids: list[str] | None = None) -> Any:
-        if self.copy_logs and event and event.get("status") in ("success", "failed"):
+                         task_ids: list[str] | None = None, run_key: str | None = None) -> Any:
+        key = run_key or self._key_in(context)
+        try:
+            if self.copy_logs and end_copy_needed(event):
+                with self.hook.get_conn() as client:
+                    copy_task_logs(client, key, self.log)
+            event = self.checked(event)
+        finally:
+            self._finish(key)
+        return {"job_key": key, "task_ids": task_ids, "instances": event.get("instances")}
+
+    def _finish(self, key: str) -> None:
+        """``on_finish_action``; its failure is a warning: the job's own outcome stands."""
+        if self.on_finish_action == "keep":
+            return
+        try:
             with self.hook.get_conn() as client:
-                copy_task_logs(client, self.job_key, self.log)
-        event = self.checked(event)
-        return {"job_key": self.job_key, "task_ids": task_ids,
-                "instances": event.get("instances")}
+                if self.on_finish_action == "kill":
+                    killed = client.kill(key, None, f"Airflow task {self.task_id} ended "
+                                                    "(on_finish_action='kill')")
+                    self.log.info("killed %d task(s) of %s", len(killed.killed), key)
+                else:
+                    parts = key_parts(key)
+                    pruned = client.prune_tasks(role=parts["role"],
+                                                environment=parts["environment"],
+                                                name=parts["name"])
+                    self.log.info("pruned %d task(s) of %s", len(pruned.pruned), key)
+        except ApiError as e:
+            self.log.warning("on_finish_action=%r on %s failed: %s",
+                             self.on_finish_action, key, e)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None,
+                         context: Any) -> Any:
+        self._key_in(context)  # on_wait_timeout (a failed deferral) kills this key
+        return super().resume_execution(next_method, next_kwargs, context)
 
     def on_kill(self) -> None:
         self._kill_job("the Airflow task was killed")
@@ -297,9 +432,10 @@ class AuroraRunJobOperator(AuroraConfigOperator):
         self._kill_job("the Airflow task timed out")
 
     def _kill_job(self, why: str) -> None:
+        key = self._run_key or self.job_key
         try:
             with self.hook.get_conn() as client:
-                client.kill(self.job_key, None, why)
-            self.log.info("killed %s: %s", self.job_key, why)
+                client.kill(key, None, why)
+            self.log.info("killed %s: %s", key, why)
         except ApiError as e:
-            self.log.warning("could not kill %s: %s", self.job_key, e)
+            self.log.warning("could not kill %s: %s", key, e)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,13 @@ class AuroraConfigOperator(AuroraBaseOperator):
         self.config = config
         self.bindings = dict(bindings or {})
 
-    def job_wire(self, *, drop_cron_schedule: bool = False) -> dict[str, Any]:
+    def job_wire(self, *, drop_cron_schedule: bool = False,
+                 adjust: Callable[[Any], Any] | None = None) -> dict[str, Any]:
         """The job's wire form; a configuration error fails the task without retries."""
         return resolve_job(job_key=self.job_key, config_file=self.config_file,
                            config=self.config, bindings=self.bindings,
-                           search_dir=dag_folder(self), drop_cron_schedule=drop_cron_schedule)
+                           search_dir=dag_folder(self), drop_cron_schedule=drop_cron_schedule,
+                           adjust=adjust)
 
 
 def resolve_job(
@@ -50,11 +52,13 @@ def resolve_job(
     bindings: Mapping[str, Any] | None,
     search_dir: str | None,
     drop_cron_schedule: bool = False,
+    adjust: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
     """The wire form of ``job_key`` from the file or text; one-line errors, never retried.
 
     A relative ``config_file`` is looked up beside the DAG file (``search_dir``) first.
-    ``drop_cron_schedule`` runs a cron job's template once, as an ad-hoc job.
+    ``drop_cron_schedule`` runs a cron job's template once, as an ad-hoc job; ``adjust``
+    changes the picked job before it becomes wire form (another name, more metadata).
     """
     if (config_file is None) == (config is None):
         raise AirflowFailException("give exactly one of config_file= or config= (.aurora text)")
@@ -67,6 +71,8 @@ def resolve_job(
         job = loaded.pick(job_key)
         if drop_cron_schedule:
             job = job(cron_schedule=Empty)
+        if adjust is not None:
+            job = adjust(job)
         return job_to_wire(job)
     except ConfigError as e:
         # A configuration error will not fix itself: fail without retries.

@@ -11,6 +11,15 @@ from aurora_provider.utils.job_waits import instance_views
 MAX_BYTES = 1024 * 1024  # per stream and run: the tail beyond this is what users look at
 
 
+def end_copy_needed(event: dict[str, Any] | None) -> bool:
+    """Whether the end of a run should copy its logs: the run ended, and its output was not
+    followed live (the follower's last read, when the job was done, showed each stream of
+    every instance's latest task up to the cap and said how much more there was: a copy
+    would repeat it)."""
+    return bool(event and event.get("status") in ("success", "failed")
+                and not event.get("logs_followed"))
+
+
 def copy_task_logs(client: SchedulerClient, job_key: str, log: logging.Logger | Any) -> None:
     """Log every process run's stdout and stderr of each instance's latest task."""
     try:

@@ -9,6 +9,7 @@ raises.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from aurora_provider.api import AsyncSchedulerClient
 from aurora_provider.hooks.aurora import AuroraHook
 from aurora_provider.states.restart import RestartState
 from aurora_provider.utils.job_waits import JobWait, evaluate
+from aurora_provider.utils.live_logs import CAP_BYTES, Limits, LogFollower, latest_refs, task_refs
 
 
 class AuroraPollingTrigger(BaseTrigger):
@@ -40,6 +42,7 @@ class AuroraPollingTrigger(BaseTrigger):
         self.aurora_conn_id = aurora_conn_id
         self.poll_interval = poll_interval
         self._last_progress: str | None = None
+        self._output: logging.Logger | Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -72,6 +75,15 @@ class AuroraPollingTrigger(BaseTrigger):
         except Exception as e:  # a bad connection, ApiError after the client's retries...
             yield TriggerEvent(error_event(self.job_key, e))
 
+    def output_to(self, log: logging.Logger | Any) -> None:
+        """Log the job's output through ``log`` rather than this trigger's logger (an
+        operator waiting in place passes its own, so the lines land in its task log)."""
+        self._output = log
+
+    @property
+    def output(self) -> logging.Logger | Any:
+        return self._output if self._output is not None else self.log
+
     def progress(self, message: str) -> None:
         """Log where the wait stands, only when that changed (hundreds of triggers poll)."""
         if message != self._last_progress:
@@ -83,25 +95,45 @@ class AuroraJobTrigger(AuroraPollingTrigger):
     """Fires when a job's instances reach the states of a :class:`JobWait`.
 
     :param wait: ``JobWait.to_json()``: the states, instances and count waited for.
+    :param follow_logs: log the job's process output as it is written, each line prefixed
+        with its instance, process, run and stream (``aurora_provider.utils.live_logs``);
+        the event then says ``logs_followed``.
+    :param log_cap_bytes: with ``follow_logs``, the most shown of each stream and run.
     """
 
-    def __init__(self, *, wait: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, wait: dict[str, Any], follow_logs: bool = False,
+                 log_cap_bytes: int = CAP_BYTES, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.wait = wait
+        self.follow_logs = follow_logs
+        self.log_cap_bytes = log_cap_bytes
+        self._follower = LogFollower(Limits(cap_bytes=log_cap_bytes)) if follow_logs else None
 
     def parameters(self) -> dict[str, Any]:
-        return {"wait": self.wait}
+        return {"wait": self.wait, "follow_logs": self.follow_logs,
+                "log_cap_bytes": self.log_cap_bytes}
 
     async def poll(self, client: AsyncSchedulerClient) -> dict[str, Any] | None:
         wait = JobWait.from_json(self.wait)  # a malformed wait fails before any request
         # Pages without events: a poll costs the job's active tasks and its kept history,
         # not the full status of every task with every event.
         tasks = await client.job_task_lists(self.job_key)
-        verdict = evaluate(tasks.as_status(), wait)
+        status = tasks.as_status()
+        verdict = evaluate(status, wait)
+        if self._follower is not None:
+            lines = await self._follower.poll(client, task_refs(status))
+            if verdict.done:  # what is left, and each instance's latest task if unseen
+                lines += await self._follower.finish(client, latest_refs(status))
+            self._show(lines)
         if not verdict.done:
             self.progress(verdict.message)
             return None
-        return {"status": "failed" if verdict.failed else "success", **verdict.to_json()}
+        return {"status": "failed" if verdict.failed else "success", **verdict.to_json(),
+                **({"logs_followed": True} if self._follower is not None else {})}
+
+    def _show(self, lines: list[str]) -> None:
+        for line in lines:
+            self.output.info("%s", line)
 
 
 class AuroraRestartTrigger(AuroraPollingTrigger):

@@ -38,6 +38,7 @@ SAMPLES: dict[str, Any] = {
     "key": "c/r/e/n", "job": WIRE, "task_id": "r-e-n-0-abc", "pattern": "c/r/*",
     "instances": [0, 2], "message": "why", "batch_size": 2, "template_instance": 0,
     "count": 3, "process": "main", "run": 1, "stream": "stderr", "tail_bytes": 100,
+    "offset": 10,
     "update_id": "u-1", "cluster": "c", "role": "r", "environment": "e", "name": "n",
     "status": "active", "limit": 5, "cpu": 1.5, "ram_mb": 1024.0, "disk_mb": 2048.0,
     "hosts": ["h1", "h2"], "percentage": 50.0, "backup_id": "b-1", "work_dir": "/w",

@@ -35,6 +35,7 @@ def test_job_trigger_serializes_exactly_and_round_trips() -> None:
         "aurora_conn_id": "my_aurora",
         "poll_interval": 2.5,
         "wait": {"states": ["RUNNING"], "instances": [0, 2], "count": 1},
+        "follow_logs": False, "log_cap_bytes": 2**20,
     }
     assert json.loads(json.dumps(kwargs)) == kwargs
     assert rebuild(classpath, kwargs).serialize() == (classpath, kwargs)

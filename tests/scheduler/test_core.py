@@ -1,6 +1,7 @@
 """The scheduler core in-process, with a scripted backend and an injected clock.
 
 These cover the timing rules (backoff, timeouts, pruning) without waiting: the clock moves.
+Each runs on a SQLite store and on a PostgreSQL one (``store_url``).
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ def wire(name: str, *, service: bool, instances: int = 1,
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> SchedulerWorld:
+def world(tmp_path: Path, store_url: str) -> SchedulerWorld:
     settings = SchedulerSettings(flapping_threshold_secs=60, backoff_initial_secs=30,
                                  backoff_max_secs=120, history_max_per_job=3,
                                  history_min_age_secs=10, prune_interval_secs=1e9)
-    w = SchedulerWorld(tmp_path, settings=settings)
+    w = SchedulerWorld(tmp_path, settings=settings, db_url=store_url)
     # Launches nothing; the test says what happens to each task.
     w.boot(FakeBackend(starts="nothing", store=w.store))
     return w
@@ -199,12 +200,12 @@ def test_the_cache_keeps_each_jobs_counts_and_order_as_a_recount_would() -> None
             assert cache.ordered(job) == sorted((r.instance, r.task_id) for r in mine)
 
 
-def test_a_large_job_goes_out_in_waves_of_whole_offers(tmp_path: Path) -> None:
+def test_a_large_job_goes_out_in_waves_of_whole_offers(tmp_path: Path, store_url: str) -> None:
     # Three agents with room for two tasks each (0.5 cpu + the executor's 0.25); rounds
     # place at most 2 tasks before they stop opening offers.
     agents = [Agent(f"host-{i}", cpu=1.5) for i in range(3)]
     w = SchedulerWorld(tmp_path, FakeBackend(agents), settings=SchedulerSettings(
-        prune_interval_secs=1e9, max_tasks_per_round=2))
+        prune_interval_secs=1e9, max_tasks_per_round=2), db_url=store_url)
     w.parts.jobs.create(typed(wire("big", service=True, instances=6)))
     placed = []
     for _ in range(3):

@@ -35,6 +35,11 @@ def start(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     (["--backend", "mesos", "--mesos-master", "m:5050", "--local-agents", "3"],
      "--local-agents is for the local backend (--backend local); the mesos backend would "
      "ignore it"),
+    (["--zk-path", "/aurora/scheduler"], "--zk-path needs --zk"),
+    (["--zk", "nohost"], "--zk 'nohost': expected HOST:PORT[,HOST:PORT...]"),
+    (["--zk", "127.0.0.1:2181"], "--zk: the replicas must share one store; give --db"),
+    (["--zk", "127.0.0.1:2181", "--db", "sqlite://", "--zk-path", "aurora"],
+     "--zk-path 'aurora': expected an absolute ZooKeeper path"),
 ])
 def test_startup_errors_are_one_line(tmp_path: Path, flags: list[str], words: str) -> None:
     result = start(tmp_path, *flags)
@@ -79,3 +84,15 @@ def test_a_root_scheduler_running_tasks_as_their_users_keeps_its_state_where_the
     monkeypatch.setenv("AURORA_HOME", str(tmp_path / "chosen"))
     assert main.default_work_dir(main.parser().parse_args([])) == tmp_path / "chosen" / \
         "scheduler"
+
+
+def test_a_zookeeper_that_does_not_answer_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there
+    result = start(tmp_path, "--zk", f"127.0.0.1:{port}", "--zk-session-timeout", "1",
+                   "--db", f"sqlite:///{tmp_path / 'shared.db'}")
+    assert result.returncode == 1
+    ours = [line for line in result.stderr.splitlines() if line.startswith("aurora-scheduler:")]
+    assert ours == [f"aurora-scheduler: --zk 127.0.0.1:{port}: no ZooKeeper answered within "
+                    "3 s"]

@@ -1,5 +1,6 @@
 """Cron, quotas, maintenance and preemption in-process: a scripted multi-host backend and an
-injected clock, so triggers and delays happen by moving the clock."""
+injected clock, so triggers and delays happen by moving the clock. Each runs on a SQLite
+store and on a PostgreSQL one (``store_url``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aurora_provider.api.errors import BackupFailed, Conflict, InvalidRequest, Q
 from aurora_provider.framework.core.settings import SchedulerSettings
 from aurora_provider.framework.model.job_config import JobConfig, Resources
 from aurora_provider.framework.operations.backups import restore_backup
+from aurora_provider.framework.operations.recovery import StagedRecovery
 from aurora_provider.framework.operations.settings import OpsSettings
 from aurora_provider.framework.placement.offers import Overhead
 from aurora_provider.framework.storage import snapshots
@@ -50,10 +52,10 @@ class World(SchedulerWorld):
 
     def __init__(self, tmp_path: Path, hosts: Sequence[str] = ("h1",), cpu: float = 4.0,
                  clock: Clock | None = None, store: Store | None = None,
-                 backup_interval: float = 0.0) -> None:
+                 backup_interval: float = 0.0, db_url: str | None = None) -> None:
         super().__init__(
             tmp_path, FakeBackend([Agent(h, cpu, 1e6, 1e6) for h in hosts]),
-            clock=clock or Clock(T0 + 30), store=store,
+            clock=clock or Clock(T0 + 30), store=store, db_url=db_url,
             settings=SchedulerSettings(overhead=Overhead(0, 0, 0), prune_interval_secs=1e9),
             ops=OpsSettings(preemption_delay_secs=10.0, backup_dir=tmp_path / "b",
                             backup_interval_secs=backup_interval, backups_kept=2))
@@ -64,8 +66,8 @@ class World(SchedulerWorld):
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World(tmp_path)
+def world(tmp_path: Path, store_url: str) -> World:
+    return World(tmp_path, db_url=store_url)
 
 
 # -- cron -------------------------------------------------------------------------------------
@@ -147,15 +149,15 @@ def test_cron_time_zone_from_metadata(world: World) -> None:
 
 
 @pytest.mark.parametrize("catch_up", [True, False])
-def test_cron_missed_trigger_runs_once_on_start_only_when_asked(tmp_path: Path,
+def test_cron_missed_trigger_runs_once_on_start_only_when_asked(tmp_path: Path, store_url: str,
                                                                 catch_up: bool) -> None:
-    first = World(tmp_path)
+    first = World(tmp_path, db_url=store_url)
     meta = [("cron_catch_up", "true")] if catch_up else []
     first.parts.cron.schedule(wire("c", cron="*/5 * * * *", metadata=meta))
     # The scheduler is down across three triggers; a new one starts on the same store.
     clock = Clock()
     clock.now = T0 + 1000
-    second = World(tmp_path, clock=clock, store=first.store)
+    second = World(tmp_path, clock=clock, store=first.store, db_url=store_url)
     second.rounds()
     runs = second.runs("www/prod/c")
     if catch_up:
@@ -192,8 +194,9 @@ def test_quota_refuses_create_and_add_beyond_the_role_quota(world: World) -> Non
 # -- maintenance ------------------------------------------------------------------------------
 
 
-def test_drain_moves_tasks_to_another_host_keeping_a_percentage(tmp_path: Path) -> None:
-    w = World(tmp_path, hosts=("h1", "h2"), cpu=4.0)
+def test_drain_moves_tasks_to_another_host_keeping_a_percentage(tmp_path: Path,
+                                                                store_url: str) -> None:
+    w = World(tmp_path, hosts=("h1", "h2"), cpu=4.0, db_url=store_url)
     m_ = w.parts.maintenance
     m_.start(["h2"])  # SCHEDULED: h1 is preferred
     w.jobs.create(wire("svc", instances=4, service=True, cpu=0.5))
@@ -222,8 +225,9 @@ def test_drain_moves_tasks_to_another_host_keeping_a_percentage(tmp_path: Path) 
 # -- preemption -------------------------------------------------------------------------------
 
 
-def test_preferred_task_preempts_a_preemptible_one_after_the_delay(tmp_path: Path) -> None:
-    w = World(tmp_path, hosts=("h1",), cpu=2.0)
+def test_preferred_task_preempts_a_preemptible_one_after_the_delay(tmp_path: Path,
+                                                                   store_url: str) -> None:
+    w = World(tmp_path, hosts=("h1",), cpu=2.0, db_url=store_url)
     w.parts.quotas.set("www", Resources(10, 10_000, 10_000))
     w.jobs.create(wire("batch", instances=2, cpu=1.0, role="other", service=True))
     w.rounds()
@@ -245,8 +249,9 @@ def test_preferred_task_preempts_a_preemptible_one_after_the_delay(tmp_path: Pat
     assert statuses in (["PENDING", "RUNNING"], ["RUNNING", "THROTTLED"])
 
 
-def test_same_role_higher_priority_preempts_and_other_roles_do_not(tmp_path: Path) -> None:
-    w = World(tmp_path, hosts=("h1",), cpu=1.0)
+def test_same_role_higher_priority_preempts_and_other_roles_do_not(tmp_path: Path,
+                                                                   store_url: str) -> None:
+    w = World(tmp_path, hosts=("h1",), cpu=1.0, db_url=store_url)
     w.jobs.create(wire("low", cpu=1.0, priority=0, role="other", service=True))
     w.rounds()
     w.jobs.create(wire("high", cpu=1.0, priority=5, service=True))
@@ -284,8 +289,8 @@ def test_cron_history_is_bounded_and_create_refuses_a_cron_key(world: World) -> 
 # -- backups ----------------------------------------------------------------------------------
 
 
-def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path) -> None:
-    w = World(tmp_path, backup_interval=60)
+def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path, store_url: str) -> None:
+    w = World(tmp_path, backup_interval=60, db_url=store_url)
     w.jobs.create(wire("svc", service=True))
     w.parts.quotas.set("www", Resources(1, 2, 3))
     w.rounds()
@@ -294,7 +299,9 @@ def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path) -> Non
         w.clock.now += 61
         w.rounds(1)
     found = w.parts.backups.available()
-    assert len(found) == 2 and all(b.format == "sqlite" for b in found)
+    # A SQLite store is copied as a database, others exported as JSON.
+    kind = "sqlite" if store_url.startswith("sqlite") else "json"
+    assert len(found) == 2 and all(b.format == kind for b in found)
     restored = w.parts.backups.restore(found[-1].backup_id, tmp_path / "r1")
     # The JSON export (used for databases other than SQLite) restores the same way.
     export = tmp_path / "backup-20260101T000000000000Z.json"
@@ -310,9 +317,9 @@ def test_backups_periodic_pruned_and_both_formats_restore(tmp_path: Path) -> Non
         restore_backup(export, tmp_path / "r2")
 
 
-def test_backups_are_readable_by_the_schedulers_user_only(tmp_path: Path) -> None:
+def test_backups_are_readable_by_the_schedulers_user_only(tmp_path: Path, store_url: str) -> None:
     # A backup is the whole store: other users of the host must not read it.
-    w = World(tmp_path)
+    w = World(tmp_path, db_url=store_url)
     w.jobs.create(wire("svc", service=True))
     w.rounds()
     old = os.umask(0o022)  # the usual umask, which would give 0644 files and 0755 dirs
@@ -324,3 +331,28 @@ def test_backups_are_readable_by_the_schedulers_user_only(tmp_path: Path) -> Non
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert not list(path.parent.glob("*.partial"))
+
+
+def test_a_staged_recovery_replaces_the_live_store(tmp_path: Path, store_url: str) -> None:
+    w = World(tmp_path, db_url=store_url)
+    w.jobs.create(wire("svc", instances=2, service=True))
+    w.rounds()
+    backup = w.parts.backups.backup_now()
+    w.jobs.create(wire("later", service=True))
+    w.rounds()
+    recovery = StagedRecovery(lambda staged: snapshots.replace_tables(
+        w.store.db, snapshots.export_tables(staged.db)), clock=w.clock)
+    recovery.stage(w.parts.backups, backup.backup_id)
+    first, second = recovery.active_tasks()
+    recovery.delete_tasks([first.task_id])
+    committed = recovery.commit(w.parts.backups)
+    kind = "sqlite" if store_url.startswith("sqlite") else "json"
+    assert committed.safety_backup.format == kind and recovery.staged is None
+    assert [t.task_id for t in w.store.tasks.tasks(job_key="www/prod/svc")] == [second.task_id]
+    assert w.store.tasks.tasks(job_key="www/prod/later") == []
+    # A scheduler started on the recovered store goes on writing to it.
+    w.boot(w.backend)
+    w.parts.jobs.create(wire("after", service=True))
+    w.rounds()
+    assert [t.status for t in w.active("www/prod/after")] == [S.RUNNING]
+    assert [t.task_id for t in w.active("www/prod/svc")] == [second.task_id]

@@ -50,9 +50,10 @@ def instant(world: World) -> FakeBackend:
 
 
 class World(SchedulerWorld):
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, db_url: str) -> None:
         super().__init__(tmp_path, settings=SchedulerSettings(flapping_threshold_secs=0,
-                                                              prune_interval_secs=1e9))
+                                                              prune_interval_secs=1e9),
+                         db_url=db_url)
         self.restart()
 
     def restart(self) -> None:
@@ -85,8 +86,9 @@ class World(SchedulerWorld):
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    w = World(tmp_path)
+def world(tmp_path: Path, store_url: str) -> World:
+    """On a SQLite store, then on a PostgreSQL one."""
+    w = World(tmp_path, store_url)
     w.jobs.create(wire("v1"))
     w.rounds(3)
     assert w.versions() == {i: "v1:RUNNING" for i in range(4)}

@@ -299,6 +299,20 @@ class TaskLogs(BaseModel):
     processes: list[ProcessLogsModel]
 
 
+class LogChunk(BaseModel):
+    """A piece of one run's stdout or stderr, read from a byte offset.
+
+    ``text`` is the bytes from ``offset`` to ``next`` decoded as UTF-8 (a character cut by
+    the end of the read is left for the next one); ``size`` is the file's size when read.
+    An ``offset`` beyond the end reads nothing: ``next`` is ``offset``, and ``size`` shows it.
+    """
+
+    offset: int
+    next: int
+    size: int
+    text: str
+
+
 # -- status at any size: a job's summary and its tasks a page at a time ----------------------
 
 

@@ -68,6 +68,17 @@ class Backend(TaskControl, Protocol):
         """Stop watching; tasks keep running (they are detached)."""
 
 
+@dataclass(frozen=True)
+class LogRead:
+    """Bytes of one run's stream from ``offset``; the next read starts at ``next``, and the
+    file held ``size`` bytes when read (``next`` is ``offset`` when it was beyond the end)."""
+
+    offset: int
+    next: int
+    size: int
+    data: bytes
+
+
 @runtime_checkable
 class LogSource(Protocol):
     """Optional: a backend that can read its tasks' sandbox logs."""
@@ -78,6 +89,11 @@ class LogSource(Protocol):
     def task_log(self, task_id: str, process: str, run: int, stream: str,
                  tail_bytes: int) -> str | None:
         """The last ``tail_bytes`` of one run's stream, or None when there is none."""
+
+    def read_task_log(self, task_id: str, process: str, run: int, stream: str,
+                      offset: int, limit: int) -> LogRead | None:
+        """At most ``limit`` bytes of one run's stream from byte ``offset`` (none when the
+        offset is at or beyond the end), or None when there is no such stream."""
 
 
 @runtime_checkable

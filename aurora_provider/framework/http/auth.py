@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aurora_provider.api.errors import Forbidden, Unauthorized
 from aurora_provider.framework.errors import SchedulerError
-from aurora_provider.framework.private import keep_private, write_private
+from aurora_provider.framework.private import keep_private, write_private, write_private_once
 
 
 class AuthFileError(SchedulerError):
@@ -89,8 +89,11 @@ def embedded_auth_file(work_dir: Path, token_file: Path, user: str) -> Path:
         keep_private(token_file, "token file")
         token = token_file.read_text().strip() or None
     if token is None:
-        token = secrets.token_urlsafe(32)
-        write_private(token_file, token + "\n")
+        fresh = secrets.token_urlsafe(32)
+        # Replicas started together on one home agree on the first token written.
+        token = write_private_once(token_file, fresh + "\n").strip() or fresh
+        if token == fresh:
+            write_private(token_file, token + "\n")  # also over an empty file
     entry = {"user": user, "roles": [], "admin": True}
     write_private(auth_file, json.dumps({"tokens": {token: entry}}, indent=2) + "\n")
     return auth_file

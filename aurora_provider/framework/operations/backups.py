@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from aurora_provider.api.errors import BackupFailed, BackupNotFound, InvalidRequest
 from aurora_provider.api.models.recovery import BACKUP_ID_PATTERN
 from aurora_provider.framework.private import create_private, write_private
@@ -80,8 +82,8 @@ class Backups:
     def backup_now(self) -> BackupInfo:
         try:
             return self._backup_now()
-        except (OSError, sqlite3.Error) as e:
-            raise BackupFailed(f"backup failed: {e}") from e
+        except (OSError, sqlite3.Error, sa.exc.SQLAlchemyError) as e:
+            raise BackupFailed(f"backup failed: {' '.join(str(e).split())}") from e
 
     def _backup_now(self) -> BackupInfo:
         directory = self._dir()

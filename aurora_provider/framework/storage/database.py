@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from aurora_provider.api.errors import StorageError, StoreFull
+from aurora_provider.api.errors import NotLeader, StorageError, StoreFull
 from aurora_provider.framework.private import create_private, keep_private
+from aurora_provider.framework.storage.leadership import Fence
 from aurora_provider.framework.storage.tables import metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -45,9 +46,11 @@ class Transaction:
         return int(key[0])
 
     def encoder(self, column: sa.Column[Any]) -> Callable[[Any], Any]:
-        """How ``column``'s type stores a value (JSON columns: their serialisation), for the
-        rows of ``insert_many`` and ``update_many``."""
-        processor = column.type.bind_processor(self._conn.dialect)
+        """How ``column``'s type stores a value (JSON columns: their serialisation, the
+        dialect's own: PostgreSQL's wraps the value for its driver), for the rows of
+        ``insert_many`` and ``update_many``."""
+        dialect = self._conn.dialect
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
         return processor if processor is not None else _same
 
     def insert_many(self, table: sa.Table, columns: Sequence[str],
@@ -114,16 +117,44 @@ def _same(value: Any) -> Any:
 
 
 class Database:
-    """The engine, and the two ways to use it."""
+    """The engine, and the two ways to use it.
+
+    A fenced database (``fence()``: the scheduler that leads) checks in every write
+    transaction that its epoch still holds the store (``storage/leadership.py``); once it
+    does not, or once ``revoke()`` said leadership is lost, every write is refused with
+    ``NotLeader`` and ``on_deposed`` is told, once.
+    """
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._fence: Fence | None = None
+        self._revoked: str | None = None
+        self._on_deposed: Callable[[str], None] = lambda _why: None
+
+    def fence(self, fence: Fence, on_deposed: Callable[[str], None]) -> None:
+        """Write only while ``fence`` holds the store; ``on_deposed(why)`` once it does not."""
+        self._fence, self._on_deposed, self._revoked = fence, on_deposed, None
+
+    def revoke(self, why: str) -> None:
+        """Refuse every write from now on, without asking the store (leadership was lost)."""
+        if self._revoked is None:
+            self._revoked = why
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
+        if self._revoked is not None:
+            raise NotLeader(f"write refused: {self._revoked}")
         try:
             with self.engine.begin() as conn:
+                if self._fence is not None:
+                    self._fence.check(conn)
                 yield Transaction(conn)
+        except NotLeader as e:
+            first = self._revoked is None
+            self.revoke(str(e))
+            if first:
+                self._on_deposed(str(e))
+            raise
         except sa.exc.SQLAlchemyError as e:
             if _is_full(e):
                 raise StoreFull(f"storage write refused, the store is full "
@@ -209,6 +240,19 @@ def _private_sqlite(path: Path) -> None:
     create_private(path)
 
 
+# A replica must not hang for the kernel's TCP timeout on an unreachable PostgreSQL (libpq's
+# drivers; the URL may set its own).
+_PG_CONNECT_TIMEOUT_SECS = 10
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in (
+            "psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": _PG_CONNECT_TIMEOUT_SECS}
+    return {}
+
+
 def connect(url: str) -> Database:
     """Connect to ``url`` (any SQLAlchemy URL; SQLite gets WAL and a 0600 file) and apply
     migrations."""
@@ -216,10 +260,21 @@ def connect(url: str) -> Database:
         path = sqlite_file(url)
         if path is not None:
             _private_sqlite(path)
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, connect_args=_connect_args(url))
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas)
         migrate(engine)
     except (sa.exc.SQLAlchemyError, sa.exc.ArgumentError, ImportError, OSError) as e:
-        raise StorageError(f"cannot open the database {url!r}: {_one_line(e)}") from e
+        # A connection error is the driver's own words (SQLAlchemy adds only a link).
+        cause = e.orig if isinstance(e, sa.exc.OperationalError) and e.orig else e
+        raise StorageError(f"cannot open the database {_shown(url)!r}: "
+                           f"{_one_line(cause)}") from e
     return Database(engine)
+
+
+def _shown(url: str) -> str:
+    """``url`` as errors show it: without its password."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url  # not a URL at all: nothing to hide in it

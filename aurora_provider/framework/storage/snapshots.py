@@ -30,15 +30,25 @@ def _decode(value: Any) -> Any:
 
 def export_tables(db: Database) -> dict[str, Any]:
     """Every table of the database (reflected, so it holds what the migrations made), read
-    in one transaction: one consistent view."""
+    in one transaction: one consistent view while the store keeps being written."""
     meta = sa.MetaData()
     tables: dict[str, list[dict[str, Any]]] = {}
-    with db.engine.begin() as conn:
-        meta.reflect(conn)
-        for table in meta.sorted_tables:
-            tables[table.name] = [{k: _encode(v) for k, v in row._mapping.items()}
-                                  for row in conn.execute(sa.select(table))]
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # READ COMMITTED: a view per statement
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if conn.dialect.name == "sqlite" and not _in_transaction(conn):
+                conn.exec_driver_sql("BEGIN")  # its driver begins them for writes only
+            meta.reflect(conn)
+            for table in meta.sorted_tables:
+                tables[table.name] = [{k: _encode(v) for k, v in row._mapping.items()}
+                                      for row in conn.execute(sa.select(table))]
     return {"format": EXPORT_FORMAT, "tables": tables}
+
+
+def _in_transaction(conn: sa.Connection) -> bool:
+    driver = conn.connection.driver_connection
+    return bool(getattr(driver, "in_transaction", False))
 
 
 def import_tables(db: Database, export: dict[str, Any]) -> None:
@@ -50,8 +60,9 @@ def import_tables(db: Database, export: dict[str, Any]) -> None:
 
 
 def _data_tables(meta: sa.MetaData) -> list[sa.Table]:
-    """The tables in dependency order; the database's own migrations decide its version."""
-    return [t for t in meta.sorted_tables if t.name != "alembic_version"]
+    """The tables in dependency order; the database's own migrations decide its version,
+    and its own fence stays (a restored epoch would let a deposed leader write again)."""
+    return [t for t in meta.sorted_tables if t.name not in ("alembic_version", "leadership")]
 
 
 def _fill(conn: sa.Connection, tables: list[sa.Table], export: dict[str, Any]) -> None:
@@ -61,6 +72,23 @@ def _fill(conn: sa.Connection, tables: list[sa.Table], export: dict[str, Any]) -
         if rows:
             conn.execute(table.insert(), [
                 {k: _decode(v) for k, v in row.items() if k in columns} for row in rows])
+    _continue_ids(conn, tables)
+
+
+def _continue_ids(conn: sa.Connection, tables: list[sa.Table]) -> None:
+    """PostgreSQL numbers new rows from sequences, which rows inserted with their ids leave
+    behind: each is set to go on after its table's largest id (as SQLite's do by
+    themselves)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        for column in table.primary_key.columns:
+            sequence = conn.execute(sa.select(
+                sa.func.pg_get_serial_sequence(table.name, column.name))).scalar()
+            if sequence is not None:
+                after = sa.select(sa.func.coalesce(sa.func.max(column), 0) + 1)
+                conn.execute(sa.select(sa.func.setval(sequence, after.scalar_subquery(),
+                                                      False)))
 
 
 def sqlite_backup(db: Database, target: Path) -> None:

@@ -10,12 +10,15 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
-KEY = sa.String(255)  # job keys (role/environment/name), task ids, hosts, roles
+KEY = sa.String(255)  # names: clusters, roles, hosts, agents, users
+# Job keys (role/environment/name: three names of up to 255) and task ids (a job key,
+# instance and uuid): PostgreSQL enforces the length, which SQLite ignores.
+JOB_KEY = sa.String(1024)
 
 jobs = sa.Table(
     "jobs",
     metadata,
-    sa.Column("job_key", KEY, primary_key=True),
+    sa.Column("job_key", JOB_KEY, primary_key=True),
     sa.Column("cluster", KEY, nullable=False),
     sa.Column("config_id", sa.Integer, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -27,7 +30,7 @@ task_configs = sa.Table(
     "task_configs",
     metadata,
     sa.Column("config_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_key", KEY, nullable=False),
+    sa.Column("job_key", JOB_KEY, nullable=False),
     sa.Column("digest", sa.String(64), nullable=False),  # sha256 of the canonical text
     sa.Column("config", sa.Text, nullable=False),  # the canonical text of the wire form
     sa.Column("created_at", sa.Float, nullable=False),
@@ -37,8 +40,8 @@ task_configs = sa.Table(
 tasks = sa.Table(
     "tasks",
     metadata,
-    sa.Column("task_id", KEY, primary_key=True),
-    sa.Column("job_key", KEY, nullable=False, index=True),
+    sa.Column("task_id", JOB_KEY, primary_key=True),
+    sa.Column("job_key", JOB_KEY, nullable=False, index=True),
     sa.Column("instance", sa.Integer, nullable=False),
     sa.Column("config_id", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False, index=True),
@@ -46,7 +49,7 @@ tasks = sa.Table(
     sa.Column("host", KEY, nullable=True),
     sa.Column("ports", sa.JSON, nullable=False, server_default="{}"),
     sa.Column("failure_count", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("ancestor_id", KEY, nullable=True),
+    sa.Column("ancestor_id", JOB_KEY, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("status_at", sa.Float, nullable=False),
     sa.Column("throttle_until", sa.Float, nullable=True),
@@ -60,7 +63,7 @@ task_events = sa.Table(
     "task_events",
     metadata,
     sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("task_id", KEY, nullable=False, index=True),
+    sa.Column("task_id", JOB_KEY, nullable=False, index=True),
     sa.Column("timestamp", sa.Float, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("message", sa.Text, nullable=True),
@@ -71,7 +74,7 @@ restarts = sa.Table(
     "restarts",
     metadata,
     sa.Column("restart_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_key", KEY, nullable=False, index=True),
+    sa.Column("job_key", JOB_KEY, nullable=False, index=True),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("batch_size", sa.Integer, nullable=False),
     sa.Column("pending", sa.JSON, nullable=False),  # instances still to restart
@@ -94,7 +97,7 @@ update_records = sa.Table(
     "update_records",
     metadata,
     sa.Column("update_id", sa.String(64), primary_key=True),
-    sa.Column("job_key", KEY, nullable=False, index=True),
+    sa.Column("job_key", JOB_KEY, nullable=False, index=True),
     sa.Column("cluster", KEY, nullable=False),
     sa.Column("status", sa.String(32), nullable=False, index=True),
     sa.Column("user", KEY, nullable=False),
@@ -140,7 +143,7 @@ update_instance_events = sa.Table(
 cron_jobs = sa.Table(
     "cron_jobs",
     metadata,
-    sa.Column("job_key", KEY, primary_key=True),
+    sa.Column("job_key", JOB_KEY, primary_key=True),
     sa.Column("config", sa.JSON, nullable=False),  # the job's wire form
     sa.Column("schedule", KEY, nullable=False),
     sa.Column("collision_policy", sa.String(32), nullable=False),
@@ -154,7 +157,7 @@ cron_runs = sa.Table(
     "cron_runs",
     metadata,
     sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("job_key", KEY, nullable=False, index=True),
+    sa.Column("job_key", JOB_KEY, nullable=False, index=True),
     sa.Column("scheduled_at", sa.Float, nullable=True),  # null when started by hand
     sa.Column("triggered_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float, nullable=True),  # when its tasks were created
@@ -195,4 +198,15 @@ scheduler_state = sa.Table(
     sa.Column("name", KEY, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Who may write (fencing): the epoch the leading scheduler took when it was elected, one row.
+# Every write transaction of a fenced store checks it, so a deposed leader's late writes fail.
+leadership = sa.Table(
+    "leadership",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("holder", sa.Text, nullable=False),
+    sa.Column("taken_at", sa.Float, nullable=False),
 )

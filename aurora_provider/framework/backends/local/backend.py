@@ -32,14 +32,14 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import psutil
 
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
+from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate
 from aurora_provider.framework.backends.local.environment import runner_environment
 from aurora_provider.framework.backends.local.executor import (
     ExecutorApi,
@@ -64,6 +64,7 @@ from executor.api import (
 
 log = logging.getLogger(__name__)
 S = TaskState
+T = TypeVar("T")
 
 # How the executor's end of a task reads as the scheduler's.
 _TERMINAL_MAP = {X.SUCCESS: S.FINISHED, X.FAILED: S.FAILED, X.KILLED: S.KILLED, X.LOST: S.LOST}
@@ -522,6 +523,29 @@ class LocalBackend:
 
     def task_log(self, task_id: str, process: str, run: int, stream: str,
                  tail_bytes: int) -> str | None:
+        def tail(f: BinaryIO) -> str:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - tail_bytes))
+            return f.read().decode(errors="replace")
+
+        return self._with_log(task_id, process, run, stream, tail)
+
+    def read_task_log(self, task_id: str, process: str, run: int, stream: str,
+                      offset: int, limit: int) -> LogRead | None:
+        def read(f: BinaryIO) -> LogRead:
+            size = f.seek(0, os.SEEK_END)
+            if offset >= size:
+                return LogRead(offset, offset, size, b"")
+            f.seek(offset)
+            data = f.read(limit)
+            end = offset + len(data)
+            return LogRead(offset, end, max(size, end), data)  # it may grow as we read
+
+        return self._with_log(task_id, process, run, stream, read)
+
+    def _with_log(self, task_id: str, process: str, run: int, stream: str,
+                  use: Callable[[BinaryIO], T]) -> T | None:
+        """``use`` of one run's stream opened for reading, or None when it is not there."""
         view = self.executor.task(task_id)
         if view is None or view.log_dir is None or process not in view.processes:
             return None
@@ -531,9 +555,7 @@ class LocalBackend:
         sandbox = self._task_dir(task_id) / "sandbox"
         try:
             with open_inside(sandbox, path) as f:
-                size = f.seek(0, os.SEEK_END)
-                f.seek(max(0, size - tail_bytes))
-                return f.read().decode(errors="replace")
+                return use(f)
         except OutsideSandbox as e:
             log.warning("log of task %s not served: %s", task_id, e)
             return None

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aurora_provider.framework.backends.base import Launch, StatusUpdate
+from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate
 from aurora_provider.framework.backends.mesos import resources, status
 from aurora_provider.framework.backends.mesos.sandboxes import SandboxLogs
 from aurora_provider.framework.backends.mesos.settings import MesosSettings
@@ -587,6 +587,13 @@ class MesosBackend:
         if logs is None:
             return None
         return logs.task_log(task_id, agent, process, run, stream, tail_bytes)
+
+    def read_task_log(self, task_id: str, process: str, run: int, stream: str,
+                      offset: int, limit: int) -> LogRead | None:
+        logs, agent = self._logs, self._locations.get(task_id)
+        if logs is None:
+            return None
+        return logs.read_task_log(task_id, agent, process, run, stream, offset, limit)
 
     # -- sending ------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from aurora_provider.framework.backends.base import LogRead
+
 log = logging.getLogger(__name__)
 
 # Where the executor keeps what the scheduler's log API serves, relative to its directory.
@@ -77,16 +79,44 @@ class SandboxLogs:
 
     def task_log(self, task_id: str, agent_id: str | None, process: str, run: int,
                  stream: str, tail_bytes: int) -> str | None:
-        where = self._directory(task_id, agent_id)
-        if where is None or "/" in process or process in ("", ".", ".."):
+        where = self._log_path(task_id, agent_id, process, run, stream)
+        if where is None:
             return None
-        base, directory = where
-        path = f"{directory}/{LOG_DIR}/{process}/{run}/{stream}"
+        base, path = where
         size = self._size(base, path)
         if size is None:
             return None
         start = max(0, size - tail_bytes)
         return self._read(base, path, start, size - start)
+
+    def read_task_log(self, task_id: str, agent_id: str | None, process: str, run: int,
+                      stream: str, offset: int, limit: int) -> LogRead | None:
+        where = self._log_path(task_id, agent_id, process, run, stream)
+        if where is None:
+            return None
+        base, path = where
+        size = self._size(base, path)
+        if size is None:
+            return None
+        if offset >= size:
+            return LogRead(offset, offset, size, b"")
+        # Exactly what the file holds already: the agent answers all of it, so the next
+        # read starts after it even where the agent's text replaced bytes it could not decode.
+        length = min(limit, size - offset)
+        text = self._read(base, path, offset, length)
+        if text is None:
+            return None
+        return LogRead(offset, offset + length, size, text.encode())
+
+    def _log_path(self, task_id: str, agent_id: str | None, process: str, run: int,
+                  stream: str) -> tuple[str, str] | None:
+        """The agent and path of one run's stream, or None for an unknown task or a process
+        name that would lead out of the log folder."""
+        where = self._directory(task_id, agent_id)
+        if where is None or "/" in process or process in ("", ".", ".."):
+            return None
+        base, directory = where
+        return base, f"{directory}/{LOG_DIR}/{process}/{run}/{stream}"
 
     # -- the agent's HTTP API -----------------------------------------------------------------
 

@@ -9,10 +9,14 @@ from fastapi.responses import PlainTextResponse
 
 from aurora_provider.api import models as m
 from aurora_provider.api.errors import NotFound, TaskNotFound
-from aurora_provider.framework.backends.base import LogSource
+from aurora_provider.framework.backends.base import LogRead, LogSource
 from aurora_provider.framework.http.deps import ApiServices, Caller, Services
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+CHUNK_BYTES = 2**20  # what one read of a log answers unless it asks for less (or more)
+MAX_CHUNK_BYTES = 16 * 2**20  # as a page of a Mesos agent's reads
+MAX_OFFSET = 2**62
 
 
 def _logs(services: ApiServices) -> LogSource:
@@ -43,3 +47,37 @@ def task_log(task_id: str, process: str, run: int, stream: Literal["stdout", "st
     if text is None:
         raise NotFound(f"no {stream} for task {task_id}, process {process}, run {run}")
     return text
+
+
+@router.get("/{task_id}/logs/{process}/{run}/{stream}/chunk", response_model=m.LogChunk)
+def task_log_chunk(task_id: str, process: str, run: int, stream: Literal["stdout", "stderr"],
+                   services: Services,
+                   user: Caller,
+                   offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+                   limit: Annotated[int, Query(ge=4, le=MAX_CHUNK_BYTES)] = CHUNK_BYTES,
+                   ) -> m.LogChunk:
+    read = _logs(services).read_task_log(task_id, process, run, stream, offset, limit)
+    if read is None:
+        raise NotFound(f"no {stream} for task {task_id}, process {process}, run {run}")
+    return log_chunk(read)
+
+
+def log_chunk(read: LogRead) -> m.LogChunk:
+    """The wire form of a read, ending on a whole UTF-8 character: the bytes of one cut by
+    the end of the read (its writer may be in the middle of it) start the next read."""
+    cut = _cut_character(read.data)
+    return m.LogChunk(offset=read.offset, next=read.next - cut, size=read.size,
+                      text=read.data[:len(read.data) - cut].decode(errors="replace"))
+
+
+def _cut_character(data: bytes) -> int:
+    """How many bytes at the end of ``data`` begin a UTF-8 character they do not finish
+    (never all of them, so that every read moves on)."""
+    for back in range(1, min(4, len(data) - 1) + 1):
+        lead = data[-back]
+        if lead & 0xC0 == 0x80:  # a continuation byte: the character began further back
+            continue
+        length = 2 if lead & 0xE0 == 0xC0 else 3 if lead & 0xF0 == 0xE0 else \
+            4 if lead & 0xF8 == 0xF0 else 1
+        return back if length > back else 0
+    return 0

@@ -1,6 +1,7 @@
 """Structured values become JSON columns (they were JSON text in TEXT columns).
 
-The stored text is already JSON, so no value changes; SQLite rebuilds the tables. The cron
+The stored text is already JSON, so no value changes; SQLite rebuilds the tables,
+PostgreSQL casts the values in place. The cron
 tables belong to the operations branch, which may be applied before or after this revision:
 they are converted only where they exist with TEXT columns (stores made before the
 operations revision created them as JSON), so both branches keep their heads.
@@ -45,8 +46,14 @@ def _convert(to_type: type[sa.types.TypeEngine[Any]]) -> None:
             continue
         with op.batch_alter_table(table) as batch:
             for column, default in todo:
+                # PostgreSQL converts the values (and a default) only when told how.
+                cast = f"{column}::{'json' if to_type is sa.JSON else 'text'}"
+                if default is not None:
+                    batch.alter_column(column, server_default=None)
                 batch.alter_column(column, type_=to_type(), existing_type=types[column],
-                                   existing_nullable=False, existing_server_default=default)
+                                   existing_nullable=False, postgresql_using=cast)
+                if default is not None:
+                    batch.alter_column(column, server_default=default)
 
 
 def upgrade() -> None:
