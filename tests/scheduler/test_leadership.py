@@ -103,8 +103,8 @@ def two_replicas(tmp_path: Path, zookeeper_server: ZooKeeperServer
         daemon = Daemon(DaemonSettings(db_url=url, auth_file=auth,
                                        scheduler=SchedulerSettings(round_interval_secs=0.05)),
                         lambda _store: FakeBackend(), holder=f"replica-{name}")
-        leadership, _ = Leadership.candidacy(zookeeper_server.hosts, f"/fence-{tmp_path.name}",
-                                             1.0, Endpoint("127.0.0.1", 1), daemon)
+        leadership = Leadership(daemon, zookeeper_server.hosts, f"/fence-{tmp_path.name}",
+                                1.0, Endpoint("127.0.0.1", 1))
         daemon.leader, daemon.on_deposed = leadership.leader, leadership.deposed
         leadership.start(connect_timeout=10)
         made.append((daemon, leadership))
@@ -117,7 +117,7 @@ def two_replicas(tmp_path: Path, zookeeper_server: ZooKeeperServer
 
 def _expire(leadership: Leadership, hosts: str) -> None:
     """Expire ``leadership``'s session as ZooKeeper does after a long silence."""
-    found = leadership._candidacy.session_id()
+    found = leadership.candidacy.session_id()
     assert found is not None
     session_id, password = found
     other = KazooClient(hosts=hosts, client_id=(session_id, password))

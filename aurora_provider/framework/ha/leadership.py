@@ -39,30 +39,22 @@ class Replica(Protocol):
 class Leadership:
     """The scheduler run on this replica while its candidacy leads."""
 
-    def __init__(self, replica: Replica, candidacy: Candidacy) -> None:
+    def __init__(self, replica: Replica, hosts: str, path: str, session_timeout: float,
+                 endpoint: Endpoint) -> None:
+        """Stand for ``replica`` under ``path`` of the ensemble ``hosts``, advertising
+        ``endpoint`` while it leads."""
         self._replica = replica
-        self._candidacy = candidacy
         self._wake = threading.Event()
+        self.candidacy = Candidacy(hosts, path, session_timeout, endpoint,
+                                   on_change=self.wake, on_lost=self.session_lost)
         self._stopping = False
         self._deposed: str | None = None
         self._leader: Endpoint | None = None
         self._thread = threading.Thread(target=self._run, name="leadership", daemon=True)
 
-    @staticmethod
-    def candidacy(hosts: str, path: str, session_timeout: float, endpoint: Endpoint,
-                  replica: Replica) -> tuple[Leadership, Candidacy]:
-        """A leadership and its candidacy, wired to each other."""
-        holder: list[Leadership] = []
-        candidacy = Candidacy(hosts, path, session_timeout, endpoint,
-                              on_change=lambda: holder[0].wake(),
-                              on_lost=lambda: holder[0].session_lost())
-        leadership = Leadership(replica, candidacy)
-        holder.append(leadership)
-        return leadership, candidacy
-
     def start(self, connect_timeout: float) -> None:
         """Join the election (one line when ZooKeeper is not there) and start deciding."""
-        self._candidacy.join(connect_timeout)
+        self.candidacy.join(connect_timeout)
         self._thread.start()
         self.wake()
 
@@ -73,7 +65,7 @@ class Leadership:
         if self._thread.is_alive():
             self._thread.join(timeout=60)
         self._replica.stop()
-        self._candidacy.leave()
+        self.candidacy.leave()
 
     def wake(self) -> None:
         self._wake.set()
@@ -114,32 +106,32 @@ class Leadership:
             why, self._deposed = self._deposed, None
             log.warning("deposed by the store's fence (%s): stepping down", why)
             self._replica.stop()
-            self._candidacy.withdraw()  # and stand again, at the back
-        if not self._candidacy.connected:
+            self.candidacy.withdraw()  # and stand again, at the back
+        if not self.candidacy.connected:
             # Suspended: a blip keeps leadership until the session is known lost.
-            if self._candidacy.lost and self._replica.running:
+            if self.candidacy.lost and self._replica.running:
                 log.warning("ZooKeeper session lost: stopping the scheduler")
                 self._replica.stop()
             self._leader = None
             return
-        self._candidacy.stand()
-        elected = self._candidacy.elected()
+        self.candidacy.stand()
+        elected = self.candidacy.elected()
         if elected and not self._replica.running:
             self._lead()
         elif not elected and self._replica.running:
             log.warning("no longer the leader at %s: stopping the scheduler",
-                        self._candidacy.where)
+                        self.candidacy.where)
             self._replica.stop()
-        self._leader = self._candidacy.leader()
+        self._leader = self.candidacy.leader()
 
     def _lead(self) -> None:
-        log.info("elected at %s: starting the scheduler", self._candidacy.where)
+        log.info("elected at %s: starting the scheduler", self.candidacy.where)
         try:
             self._replica.start()
         except Exception:
             # Another candidate may do better (its store or backend may be reachable).
             log.exception("the scheduler did not start: giving up the candidacy")
-            self._candidacy.withdraw()
+            self.candidacy.withdraw()
             self._wake.wait(CHECK_SECS)
             return
-        self._candidacy.advertise()
+        self.candidacy.advertise()

@@ -22,8 +22,8 @@ class ElectionSettings:
     def join(self, daemon: Daemon) -> Leadership:
         """Stand for leadership with ``daemon`` as what runs while this replica leads; the
         daemon redirects to the leader and steps down when the store's fence says so."""
-        leadership, _candidacy = Leadership.candidacy(
-            self.hosts, self.path, self.session_timeout_secs, self.endpoint, daemon)
+        leadership = Leadership(daemon, self.hosts, self.path, self.session_timeout_secs,
+                                self.endpoint)
         daemon.leader = leadership.leader
         daemon.on_deposed = leadership.deposed
         leadership.start(connect_timeout=max(self.session_timeout_secs, 3.0))

@@ -91,9 +91,10 @@ def embedded_auth_file(work_dir: Path, token_file: Path, user: str) -> Path:
     if token is None:
         fresh = secrets.token_urlsafe(32)
         # Replicas started together on one home agree on the first token written.
-        token = write_private_once(token_file, fresh + "\n").strip() or fresh
-        if token == fresh:
-            write_private(token_file, token + "\n")  # also over an empty file
+        written = write_private_once(token_file, fresh + "\n").strip()
+        token = written or fresh
+        if not written:  # an empty token file was there: replace it
+            write_private(token_file, token + "\n")
     entry = {"user": user, "roles": [], "admin": True}
     write_private(auth_file, json.dumps({"tokens": {token: entry}}, indent=2) + "\n")
     return auth_file

@@ -79,25 +79,19 @@ class SandboxLogs:
 
     def task_log(self, task_id: str, agent_id: str | None, process: str, run: int,
                  stream: str, tail_bytes: int) -> str | None:
-        where = self._log_path(task_id, agent_id, process, run, stream)
-        if where is None:
+        found = self._sized_log(task_id, agent_id, process, run, stream)
+        if found is None:
             return None
-        base, path = where
-        size = self._size(base, path)
-        if size is None:
-            return None
+        base, path, size = found
         start = max(0, size - tail_bytes)
         return self._read(base, path, start, size - start)
 
     def read_task_log(self, task_id: str, agent_id: str | None, process: str, run: int,
                       stream: str, offset: int, limit: int) -> LogRead | None:
-        where = self._log_path(task_id, agent_id, process, run, stream)
-        if where is None:
+        found = self._sized_log(task_id, agent_id, process, run, stream)
+        if found is None:
             return None
-        base, path = where
-        size = self._size(base, path)
-        if size is None:
-            return None
+        base, path, size = found
         if offset >= size:
             return LogRead(offset, offset, size, b"")
         # Exactly what the file holds already: the agent answers all of it, so the next
@@ -107,6 +101,16 @@ class SandboxLogs:
         if text is None:
             return None
         return LogRead(offset, offset + length, size, text.encode())
+
+    def _sized_log(self, task_id: str, agent_id: str | None, process: str, run: int,
+                   stream: str) -> tuple[str, str, int] | None:
+        """The agent, path and size of one run's stream, or None when it is not there."""
+        where = self._log_path(task_id, agent_id, process, run, stream)
+        if where is None:
+            return None
+        base, path = where
+        size = self._size(base, path)
+        return None if size is None else (base, path, size)
 
     def _log_path(self, task_id: str, agent_id: str | None, process: str, run: int,
                   stream: str) -> tuple[str, str] | None:
