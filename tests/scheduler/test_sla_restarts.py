@@ -4,6 +4,7 @@ a job that is not ``sla_aware`` restarts a whole batch at once."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -49,9 +50,11 @@ def test_an_sla_aware_restart_waits_for_the_policy(daemon: Daemon, tmp_path: Pat
     assert done.state == "DONE" and sorted(done.done) == [0, 1, 2], done
     # The batch is 3, but the policy lets one instance go at a time.
     assert max(len(s.in_flight) for s in seen) == 1, [s.in_flight for s in seen]
+    # Which later instance is seen held depends on how quickly the rounds judge each
+    # replacement (on a loaded machine one may already have run 1s): one of them is.
     held = {s.message for s in seen if s.message}
-    assert any("instance 1 held by SLA: 1 of 3 instances would remain RUNNING for 1s, policy "
-               "needs 2" in h for h in held), held
+    assert any(re.search(r"instance [12] held by SLA: 1 of 3 instances would remain RUNNING "
+                         r"for 1s, policy needs 2", h) for h in held), held
     assert done.message is None, done.message  # the hold's reason went once it was let go
     with daemon.client() as c:
         c.killall(key)
