@@ -4,7 +4,8 @@
 as an immutable ``TaskView`` (``logs_listing``: its processes and runs as JSON);
 ``runner_argv`` is how to start a runner; ``kill_task`` stops a task whether or not its
 runner is alive; ``collect_garbage`` removes old sandboxes and checkpoints; ``TaskPaths``
-and ``run_log_dir`` say where a task's files and logs are; ``disk_usage`` what a directory
+and ``run_log_dir`` say where a task's files and logs are (``XCOM_FILE`` its result, in its
+sandbox); ``disk_usage`` what a directory
 holds; ``open_inside`` opens a file under a sandbox or log directory without following a
 link out of it; ``untraversable`` says which directory a ``TaskUser`` could not pass.
 Nothing else of the executor is meant to be imported from outside it.
@@ -27,13 +28,14 @@ from .core.containers import image_of as container_image
 from .core.containers import removal_argv as container_removal_argv
 from .core.gc import GcReport, collect_garbage
 from .core.logs import run_log_dir
-from .core.paths import TaskPaths, disk_usage
+from .core.paths import XCOM_FILE, TaskPaths, disk_usage
 from .core.reader import CheckpointReader, ProcessRunView, ProcessView, TaskView
 from .core.users import TaskUser, task_user, untraversable
 from .errors import CheckpointError, ExecutorError, InvalidTask, OutsideSandbox
 from .services.announcer import checked_root as serverset_root
 
 __all__ = [
+    "XCOM_FILE",
     "CheckpointReader",
     "ExecutorError",
     "GcReport",
@@ -93,7 +95,7 @@ def runner_argv(
         from .services.announcer import names_own_path, under_root
 
         spec = spec_from_executor_data(
-            Path(executor_data), task_id, instance, dict(ports), hostname
+            Path(executor_data), task_id, instance, dict(ports), hostname, sandbox=Path(sandbox)
         )
         if announcer_zk_path_prefix is not None:
             own = names_own_path(Path(executor_data).read_text())

@@ -53,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ))
     root = Path(args.checkpoint_root)
     sandbox = Path(args.sandbox) if args.sandbox else root / task_id / "sandbox"
-    spec = bind_job(job, task_id=task_id, instance=args.instance, ports=ports)
+    spec = bind_job(job, task_id=task_id, instance=args.instance, ports=ports, sandbox=sandbox)
     if args.announcer_zk_path_prefix is not None:
         from .services.announcer import under_root
 

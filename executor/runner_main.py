@@ -150,13 +150,14 @@ def main(argv: list[str] | None = None) -> int:
             runner = load_runner(root, args.task_id, **common)
         else:
             user = task_user(args.setuid)
+            sandbox = Path(args.sandbox) if args.sandbox else root / args.task_id / "sandbox"
             if args.task_spec:
                 spec = TaskSpec.load(Path(args.task_spec))
             else:
                 spec = spec_from_executor_data(
-                    Path(args.executor_data), args.task_id, args.instance, ports, args.hostname
+                    Path(args.executor_data), args.task_id, args.instance, ports, args.hostname,
+                    sandbox=sandbox,
                 )
-            sandbox = Path(args.sandbox) if args.sandbox else root / args.task_id / "sandbox"
             runner = Runner(
                 spec,
                 root,
@@ -175,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def spec_from_executor_data(
-    path: Path, task_id: str, instance: int, ports: dict[str, int], hostname: str | None
+    path: Path, task_id: str, instance: int, ports: dict[str, int], hostname: str | None,
+    *, sandbox: Path | None = None,
 ) -> TaskSpec:
     """Bind the job in ``path`` from its JSON (``core.wire_binding``), without pystachio.
 
@@ -191,16 +193,17 @@ def spec_from_executor_data(
         raise ExecutorError(f"{path}: cannot read executor data ({e.strerror})") from e
     try:
         return spec_from_wire(data, task_id=task_id, instance=instance, ports=ports,
-                              hostname=hostname)  # fmt: skip
+                              hostname=hostname, sandbox=sandbox)  # fmt: skip
     except WireDataError as e:
         raise InvalidTask(f"{path}: {e}") from e
     except NeedsConfigLanguage:
-        return spec_with_config_language(path, data, task_id, instance, ports, hostname)
+        return spec_with_config_language(path, data, task_id, instance, ports, hostname,
+                                         sandbox=sandbox)
 
 
 def spec_with_config_language(
     path: Path, data: str, task_id: str, instance: int, ports: dict[str, int],
-    hostname: str | None,
+    hostname: str | None, *, sandbox: Path | None = None,
 ) -> TaskSpec:  # fmt: skip
     """Bind the job with pystachio (40-60 ms of imports), as ``thermos run`` does."""
     from aurora_provider.config import ConfigError, job_from_executor_data
@@ -211,7 +214,8 @@ def spec_with_config_language(
         job = job_from_executor_data(data)
     except ConfigError as e:
         raise ExecutorError(f"{path}: {e}") from e
-    return bind_job(job, task_id=task_id, instance=instance, ports=ports, hostname=hostname)
+    return bind_job(job, task_id=task_id, instance=instance, ports=ports, hostname=hostname,
+                    sandbox=sandbox)
 
 
 if __name__ == "__main__":

@@ -290,6 +290,9 @@ class Endpoints:
     task_log = E("GET", "/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}", str,
                  _task_log, "The end of one process run's stdout or stderr (text).",
                  missing=TaskNotFound)
+    task_xcom = E("GET", "/api/v1/tasks/{task_id}/xcom", m.TaskXcom, _task,
+                  "The JSON result the task's processes wrote to $AURORA_XCOM_FILE (raw "
+                  "text; present false when none; 413 over 1 MiB).", missing=TaskNotFound)
     task_log_chunk = E("GET", "/api/v1/tasks/{task_id}/logs/{process}/{run}/{stream}/chunk",
                        m.LogChunk, _task_log_chunk,
                        "One process run's stdout or stderr from a byte offset, at most limit "

@@ -107,6 +107,13 @@ class PayloadTooLarge(ApiError):
     status = 413
 
 
+class XcomTooLarge(PayloadTooLarge):
+    """A task's result file (``$AURORA_XCOM_FILE``) is over the limit the scheduler serves
+    (``models.XCOM_MAX_BYTES``) (413)."""
+
+    code = "XCOM_TOO_LARGE"
+
+
 class ServerError(ApiError):
     """The scheduler failed to do what it should have done (500)."""
 
@@ -144,8 +151,8 @@ class SchedulerUnavailable(ApiError):
 # One class per wire code (the kinds of NotFound share NOT_FOUND: see the module's docstring).
 BY_CODE: dict[str, type[ApiError]] = {cls.code: cls for cls in (
     InvalidRequest, Unauthorized, Forbidden, NotFound, Conflict, JobExists, QuotaExceeded,
-    BackupFailed, PayloadTooLarge, ServerError, StorageError, StoreFull, NotLeader,
-    SchedulerUnavailable)}
+    BackupFailed, PayloadTooLarge, XcomTooLarge, ServerError, StorageError, StoreFull,
+    NotLeader, SchedulerUnavailable)}
 BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
     413: PayloadTooLarge, 500: ServerError, 502: SchedulerUnavailable, 503: SchedulerUnavailable,

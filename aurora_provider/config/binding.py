@@ -2,7 +2,8 @@
 
 Aurora leaves four kinds of variables for the executor to fill in at launch (the instance,
 the hostname, the task id and the named ports); everything else must be bound when a job is
-submitted.
+submitted. ``{{thermos.xcom}}`` (the sandbox's result file, ``$AURORA_XCOM_FILE``) is a fifth,
+ours: only the executor knows the sandbox.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ STANDARD_BINDINGS: dict[Any, str] = {
 
 PORTS_SCOPE = Ref.from_address("thermos.ports")
 RUNTIME_REFS = frozenset(
-    Ref.from_address(a) for a in ("thermos.task_id", "mesos.instance", "mesos.hostname")
+    Ref.from_address(a)
+    for a in ("thermos.task_id", "thermos.xcom", "mesos.instance", "mesos.hostname")
 )
 _BIND_NAME = re.compile(r"^[A-Za-z_][\w\-\.\[\]]*$")
 
@@ -142,15 +144,22 @@ def bind_task_instance(
     task_id: str,
     ports: Mapping[str, int],
     user: str | None = None,
+    xcom: str | None = None,
 ) -> Any:
-    """The job as one instance runs it: runtime variables bound, everything interpolated."""
+    """The job as one instance runs it: runtime variables bound, everything interpolated.
+
+    :param xcom: the path ``{{thermos.xcom}}`` names (None: left unbound, an error only for
+        a job that uses it).
+    """
     missing_ports = sorted(set(required_ports(job)) - set(ports))
     if missing_ports:
         raise BindingError(f"task {task_id}: no port assigned for {', '.join(missing_ports)}")
+    values: dict[str, Any] = {"xcom": xcom} if xcom is not None else {}
     context = ThermosContext(
         ports=instance_ports(job, ports),
         task_id=task_id,
         user=user if user is not None else str(job.role()),
+        **values,
     )
     bound = job.bind(mesos=MesosContext(instance=instance, hostname=hostname), thermos=context)
     interpolated, refs = bound.interpolate()

@@ -21,7 +21,7 @@ from typing import Any
 import pystachio
 from pystachio import Empty, Ref
 
-from . import schema
+from . import py2, schema
 from .binding import STANDARD_BINDINGS, check_submittable, parse_bindings
 from .errors import (
     ConfigError,
@@ -79,6 +79,11 @@ class _Executor:
             self._stack.pop()
 
     def _execute(self, path: Path, source: str) -> None:
+        # Lines are kept by the translation, so errors below still name the user's file:line.
+        translated = py2.python3_source(source, str(path))
+        if translated is not None:
+            print(py2.note(str(path)), file=sys.stderr)
+            source = translated
         try:
             code = compile(source, str(path), "exec")
         except SyntaxError as e:

@@ -86,6 +86,7 @@ class ThermosContext(Struct):  # type: ignore[misc]
     ports = Map(String, Integer)
     task_id = String
     user = String
+    xcom = String  # the file a process may write the task's JSON result to
 
 
 # --------------------------------------------------------------------------------------

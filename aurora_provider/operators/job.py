@@ -14,6 +14,7 @@ from aurora_provider.operators.base import AuroraBaseOperator, api_call
 from aurora_provider.operators.job_config import AuroraConfigOperator
 from aurora_provider.operators.run_identity import TryIdentity, suffixed_key, with_identity
 from aurora_provider.operators.task_logs import copy_task_logs, end_copy_needed
+from aurora_provider.operators.task_xcom import collect_results
 from aurora_provider.states.task import TaskState
 from aurora_provider.triggers.job import AuroraRestartTrigger
 from aurora_provider.utils.job_waits import TERMINAL_STATES, JobWait
@@ -218,7 +219,8 @@ class AuroraAddInstancesOperator(AuroraBaseOperator):
 
 
 class AuroraRunJobOperator(AuroraConfigOperator):
-    """Run an ad-hoc job to completion, with its processes' output in this task's log.
+    """Run an ad-hoc job to completion, with its processes' output in this task's log and
+    their JSON results (``$AURORA_XCOM_FILE``) as its XCom.
 
     Succeeds when every instance FINISHED; fails with each failed instance's reason
     otherwise. Killing the Airflow task, or a wait that times out, kills the job.
@@ -252,6 +254,12 @@ class AuroraRunJobOperator(AuroraConfigOperator):
     :param job_name_suffix: appended to the job's name (templated, e.g.
         ``"_{{ ds_nodash }}"``); None: ``_<map index>`` when mapped, nothing otherwise;
         ``""``: never (mapped instances then share one job key and collide).
+    :param do_xcom_push: (BaseOperator's, default True) once every instance FINISHED, return
+        the JSON each instance's processes wrote to ``$AURORA_XCOM_FILE`` (the same path as
+        ``{{thermos.xcom}}``) as ``{"<instance>": value}``, keyed by instance even for a
+        one-instance job (``{"0": ...}``); instances that wrote none are left out, and when
+        none wrote one the return value is the usual ``job_key``/``task_ids``/``instances``.
+        Malformed JSON, or a result over 1 MiB, fails the task.
     """
 
     template_fields: Sequence[str] = (*AuroraConfigOperator.template_fields, "job_name_suffix")
@@ -396,9 +404,18 @@ class AuroraRunJobOperator(AuroraConfigOperator):
                 with self.hook.get_conn() as client:
                     copy_task_logs(client, key, self.log)
             event = self.checked(event)
+            results = self._results(key, event) if self.do_xcom_push else None
         finally:
-            self._finish(key)
+            self._finish(key)  # after the results are read: "prune" removes their tasks
+        if results is not None:
+            return results
         return {"job_key": key, "task_ids": task_ids, "instances": event.get("instances")}
+
+    def _results(self, key: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        instances = [int(i) for i in event.get("instances") or {}]
+        with self.hook.get_conn() as client:
+            return collect_results(client, key, instances or None, task=self.task_id,
+                                   log=self.log)
 
     def _finish(self, key: str) -> None:
         """``on_finish_action``; its failure is a warning: the job's own outcome stands."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidTask
+from .paths import xcom_path
 from .spec import (
     AnnouncerSpec,
     HealthSpec,
@@ -154,8 +156,10 @@ def bind_job(
     instance: int,
     ports: Mapping[str, int],
     hostname: str | None = None,
+    sandbox: Path | None = None,
 ) -> TaskSpec:
-    """Bind the runtime variables of ``job`` (Aurora's rules) and convert it to a spec."""
+    """Bind the runtime variables of ``job`` (Aurora's rules) and convert it to a spec
+    (``{{thermos.xcom}}`` relative to the sandbox when ``sandbox`` is None)."""
     from aurora_provider.config import ConfigError, bind_task_instance
     from aurora_provider.config.binding import instance_ports
 
@@ -166,6 +170,7 @@ def bind_job(
             hostname=hostname or socket.gethostname(),
             task_id=task_id,
             ports=ports,
+            xcom=xcom_path(sandbox),
         )
         all_ports = instance_ports(job, ports)
     except ConfigError as e:

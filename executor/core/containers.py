@@ -5,6 +5,7 @@ Each run of a process is its own foreground ``RUNTIME run``: its command line be
 
     exec RUNTIME run --rm --init --label=org.apache.aurora.task=TASK_ID --network=host
         --volume=SANDBOX:SANDBOX --workdir=SANDBOX --env=HOME --env=USER --env=LOGNAME
+        --env=AURORA_XCOM_FILE
         [--volume=HOST:CONTAINER:ro|rw ...] [--NAME=VALUE ...] IMAGE /bin/bash -c CMDLINE
 
 so the runner's supervision is unchanged: the runtime's client is the run (the wrapper's
@@ -54,7 +55,7 @@ def run_options(container: Mapping[str, Any], task_id: str, sandbox: Path) -> li
     """The options of ``RUNTIME run`` for one process of the task."""
     options = ["--rm", "--init", f"--label={TASK_LABEL}={task_id}", "--network=host",
                f"--volume={sandbox}:{sandbox}", f"--workdir={sandbox}",
-               "--env=HOME", "--env=USER", "--env=LOGNAME"]
+               "--env=HOME", "--env=USER", "--env=LOGNAME", "--env=AURORA_XCOM_FILE"]
     for volume in (container.get("mesos") or {}).get("volumes") or ():
         mode = "ro" if volume["mode"] == "RO" else "rw"
         options.append(f"--volume={volume['host_path']}:{volume['container_path']}:{mode}")

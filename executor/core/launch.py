@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from . import procfs
 from .logs import APPEND, STREAMS, Pump, open_dir, run_log_dir
+from .paths import xcom_path
 from .spec import PROCESS_NAME_RE, LoggerSpec
 from .users import TaskUser, runner_user
 
@@ -43,7 +44,8 @@ class Launched(NamedTuple):
 
 def process_env(sandbox: Path, preserve_env: bool = False,
                 user: TaskUser | None = None) -> dict[str, str]:
-    """Thermos's environment of a process; USER and LOGNAME name the task's user."""
+    """Thermos's environment of a process; USER and LOGNAME name the task's user,
+    AURORA_XCOM_FILE the file a process may write the task's JSON result to."""
     env = dict(os.environ) if preserve_env else {}
     name = (user or runner_user()).name
     env.update(
@@ -51,6 +53,7 @@ def process_env(sandbox: Path, preserve_env: bool = False,
         USER=name,
         LOGNAME=name,
         PATH=os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        AURORA_XCOM_FILE=xcom_path(sandbox),
     )
     profile = sandbox / ".thermos_profile"
     if profile.exists():

@@ -5,6 +5,9 @@ stream), ``task.json`` (the bound task, to resume from), ``lock`` (held by the l
 ``exit/<process>.<run>`` (exit codes written by the process wrapper), ``resources.json``
 (the latest resource samples, rewritten in place) and ``runner.log`` (a detached runner's
 output).
+
+In the task's sandbox, ``.aurora/xcom.json`` is where its processes may leave a JSON result
+(``$AURORA_XCOM_FILE``, ``{{thermos.xcom}}``) for the Airflow task that ran the job.
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import InvalidTask
+
+XCOM_FILE = ".aurora/xcom.json"  # relative to the sandbox
+
+
+def xcom_path(sandbox: Path | None) -> str:
+    """The task's result file; relative (to the processes' working directory, the sandbox)
+    when the sandbox is not known yet (``thermos inspect``)."""
+    return XCOM_FILE if sandbox is None else str(Path(sandbox) / XCOM_FILE)
 
 
 def check_task_id(task_id: str) -> str:

@@ -36,7 +36,7 @@ from .checkpoint import StreamWriter, TaskLock
 from .clock import Clock, RealClock
 from .dispatcher import Dispatcher, ProcessRun, RecordedTask
 from .launch import process_env
-from .paths import TaskPaths, write_json_atomic
+from .paths import TaskPaths, write_json_atomic, xcom_path
 from .planner import Planner
 from .records import HeaderRecord, HealthRecord, Record, RunnerRecord, TaskStateRecord
 from .runs import Runs
@@ -212,6 +212,15 @@ class Runner:
             self._teardown()
         return self.state
 
+    def _make_xcom_dir(self) -> None:
+        """The folder of ``$AURORA_XCOM_FILE``, there before any process starts, the task
+        user's (a process writes the file; it need not make the folder)."""
+        folder = Path(xcom_path(self.sandbox)).parent
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if self.user.switched:
+            os.chown(folder, self.user.uid, self.user.gid, follow_symlinks=False)
+
     def _start(self) -> None:
         if self.record.header is None:
             self.paths.dir.mkdir(parents=True, exist_ok=True)
@@ -224,6 +233,8 @@ class Runner:
             ))  # fmt: skip
         self.sandbox.mkdir(parents=True, exist_ok=True)
         unusable = give_sandbox(self.sandbox, self.user)
+        if unusable is None:
+            self._make_xcom_dir()
         pid = os.getpid()
         self._apply(RunnerRecord(pid, procfs.create_time(pid), self.clock.time()))
         if unusable is not None and self.state is T.ACTIVE and not self.record.live_runs():

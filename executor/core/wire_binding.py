@@ -3,11 +3,11 @@
 The scheduler hands the executor the job as JSON, interpolated at submission, so the only
 references left in it are the runtime variables Aurora leaves for the executor:
 ``{{thermos.ports[NAME]}}``, ``{{thermos.task_id}}``, ``{{thermos.user}}``,
-``{{mesos.instance}}`` and ``{{mesos.hostname}}``. This module binds those with the rules
-of ``aurora_provider.config.binding.bind_task_instance`` (the same port checks, announcer
-aliases and errors) and builds the spec as ``binding.spec_from_bound_job`` does, filling in
-the schema's defaults (``wire_schema``) for what the JSON leaves out. It never imports
-pystachio: that import alone costs the runner 40-60 ms of start-up.
+``{{thermos.xcom}}``, ``{{mesos.instance}}`` and ``{{mesos.hostname}}``. This module binds
+those with the rules of ``aurora_provider.config.binding.bind_task_instance`` (the same port
+checks, announcer aliases and errors) and builds the spec as ``binding.spec_from_bound_job``
+does, filling in the schema's defaults (``wire_schema``) for what the JSON leaves out. It
+never imports pystachio: that import alone costs the runner 40-60 ms of start-up.
 
 A job that holds any other reference (hand-written JSON, or a value that is itself a
 template) raises ``NeedsConfigLanguage``: only pystachio's scoping says what such a
@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidTask
 from . import mustache
 from .mustache import Ref
+from .paths import xcom_path
 from .spec import (
     AnnouncerSpec,
     HealthSpec,
@@ -49,6 +51,7 @@ _PORTS = ((".", "thermos"), (".", "ports"))
 _SCALARS: dict[Ref, str] = {
     (("." , "thermos"), (".", "task_id")): "task_id",
     ((".", "thermos"), (".", "user")): "user",
+    ((".", "thermos"), (".", "xcom")): "xcom",
     ((".", "mesos"), (".", "instance")): "instance",
     ((".", "mesos"), (".", "hostname")): "hostname",
 }  # fmt: skip
@@ -61,8 +64,10 @@ def spec_from_wire(
     instance: int,
     ports: Mapping[str, int],
     hostname: str | None = None,
+    sandbox: Path | None = None,
 ) -> TaskSpec:
-    """The task one instance of the job in ``data`` runs, its runtime variables bound."""
+    """The task one instance of the job in ``data`` runs, its runtime variables bound
+    (``{{thermos.xcom}}`` relative to the sandbox when ``sandbox`` is None)."""
     try:
         raw = json.loads(data)
     except ValueError as e:
@@ -72,7 +77,8 @@ def spec_from_wire(
     job = _fill(raw, ("struct", "MesosJob"), "job")
     if hostname is None:
         hostname = os.uname().nodename  # gethostname() without importing socket (4 ms)
-    binder = _Binder(job, task_id=task_id, instance=instance, ports=ports, hostname=hostname)
+    binder = _Binder(job, task_id=task_id, instance=instance, ports=ports, hostname=hostname,
+                     xcom=xcom_path(sandbox))
     try:
         bound = binder.bind(job, ("struct", "MesosJob"), "job")
     except mustache.TemplateError as e:
@@ -140,12 +146,13 @@ class _Binder:
     """Substitutes the runtime variables and coerces every value to its schema type."""
 
     def __init__(self, job: dict[str, Any], *, task_id: str, instance: int,
-                 ports: Mapping[str, int], hostname: str) -> None:  # fmt: skip
+                 ports: Mapping[str, int], hostname: str, xcom: str) -> None:  # fmt: skip
         self.task_id = task_id
         self.assigned = dict(ports)
         role = job.get("role")
         self.values = {"task_id": task_id, "user": "" if role is None else str(role),
-                       "instance": str(instance), "hostname": hostname}  # fmt: skip
+                       "instance": str(instance), "hostname": hostname,
+                       "xcom": xcom}  # fmt: skip
         if any("{{" in v for v in self.values.values()):
             # Pystachio interpolates a bound value in its own scope first.
             raise NeedsConfigLanguage("a runtime value is itself a template")

@@ -256,7 +256,8 @@ def test_local_processes_run_in_the_image_through_the_runtime(
     assert runs == [[
         "run", "--rm", "--init", f"--label=org.apache.aurora.task={task.task_id}",
         "--network=host", f"--volume={sandbox}:{sandbox}", f"--workdir={sandbox}",
-        "--env=HOME", "--env=USER", "--env=LOGNAME", "--env=A=1", "busybox:1",
+        "--env=HOME", "--env=USER", "--env=LOGNAME", "--env=AURORA_XCOM_FILE", "--env=A=1",
+        "busybox:1",
         "/bin/bash", "-c", "echo inside $PWD; exit 3"]]
     with with_runtime.client() as c:
         out = c.task_log(task.task_id, "main", 0, "stdout")

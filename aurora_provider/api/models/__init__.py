@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aurora_provider.api.models.jobs import (
     MAX_TASK_PAGE,
+    XCOM_MAX_BYTES,
     AddInstancesRequest,
     AddInstancesResponse,
     ClusterInfo,
@@ -38,6 +39,7 @@ from aurora_provider.api.models.jobs import (
     TaskLogs,
     TaskModel,
     TaskPage,
+    TaskXcom,
     ValueConstraintModel,
     WhoAmI,
 )
@@ -103,6 +105,7 @@ __all__ = [
     "DEFAULT_SLA_DURATION_SECS",
     "DEFAULT_SLA_PERCENTAGE",
     "MAX_TASK_PAGE",
+    "XCOM_MAX_BYTES",
     "AddInstancesRequest",
     "AddInstancesResponse",
     "BackupList",
@@ -172,6 +175,7 @@ __all__ = [
     "TaskLogs",
     "TaskModel",
     "TaskPage",
+    "TaskXcom",
     "UnloadRecoveryResponse",
     "UpdateActionRequest",
     "UpdateDetails",

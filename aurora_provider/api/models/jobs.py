@@ -299,6 +299,20 @@ class TaskLogs(BaseModel):
     processes: list[ProcessLogsModel]
 
 
+XCOM_MAX_BYTES = 2**20  # a task's result is a small JSON value, as an XCom should be
+
+
+class TaskXcom(BaseModel):
+    """The JSON result a task's processes wrote to ``$AURORA_XCOM_FILE`` (``{{thermos.xcom}}``,
+    ``.aurora/xcom.json`` in its sandbox), as raw text; ``present`` False when none was
+    written. A file over ``XCOM_MAX_BYTES`` is refused (413), never sent."""
+
+    task_id: str
+    present: bool
+    size: int = 0
+    content: str | None = None
+
+
 class LogChunk(BaseModel):
     """A piece of one run's stdout or stderr, read from a byte offset.
 

@@ -79,6 +79,15 @@ class LogRead:
     data: bytes
 
 
+@dataclass(frozen=True)
+class XcomRead:
+    """A task's result file (``.aurora/xcom.json`` in its sandbox): its size and at most
+    the asked number of its first bytes; ``size`` None when the task wrote none."""
+
+    size: int | None
+    data: bytes
+
+
 @runtime_checkable
 class LogSource(Protocol):
     """Optional: a backend that can read its tasks' sandbox logs."""
@@ -94,6 +103,10 @@ class LogSource(Protocol):
                       offset: int, limit: int) -> LogRead | None:
         """At most ``limit`` bytes of one run's stream from byte ``offset`` (none when the
         offset is at or beyond the end), or None when there is no such stream."""
+
+    def read_xcom(self, task_id: str, limit: int) -> XcomRead | None:
+        """The task's result file, its first ``limit`` bytes at most; None when the task is
+        unknown."""
 
 
 @runtime_checkable

@@ -39,7 +39,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import psutil
 
-from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate
+from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate, XcomRead
 from aurora_provider.framework.backends.local.environment import runner_environment
 from aurora_provider.framework.backends.local.executor import (
     ExecutorApi,
@@ -52,6 +52,7 @@ from aurora_provider.states.executor_task import ExecutorTaskState as X
 from aurora_provider.states.health import READY, HealthState
 from aurora_provider.states.task import TERMINAL, TaskState
 from executor.api import (
+    XCOM_FILE,
     InvalidTask,
     OutsideSandbox,
     TaskPaths,
@@ -542,6 +543,19 @@ class LocalBackend:
             return LogRead(offset, end, max(size, end), data)  # it may grow as we read
 
         return self._with_log(task_id, process, run, stream, read)
+
+    def read_xcom(self, task_id: str, limit: int) -> XcomRead | None:
+        if self.executor.task(task_id) is None:
+            return None
+        sandbox = self._task_dir(task_id) / "sandbox"  # as for logs: not the checkpoint's
+        try:
+            with open_inside(sandbox, sandbox / XCOM_FILE) as f:
+                return XcomRead(os.fstat(f.fileno()).st_size, f.read(limit))
+        except OutsideSandbox as e:
+            log.warning("result of task %s not served: %s", task_id, e)
+            return XcomRead(None, b"")
+        except OSError:
+            return XcomRead(None, b"")
 
     def _with_log(self, task_id: str, process: str, run: int, stream: str,
                   use: Callable[[BinaryIO], T]) -> T | None:

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate
+from aurora_provider.framework.backends.base import Launch, LogRead, StatusUpdate, XcomRead
 from aurora_provider.framework.backends.mesos import resources, status
 from aurora_provider.framework.backends.mesos.sandboxes import SandboxLogs
 from aurora_provider.framework.backends.mesos.settings import MesosSettings
@@ -594,6 +594,10 @@ class MesosBackend:
         if logs is None:
             return None
         return logs.read_task_log(task_id, agent, process, run, stream, offset, limit)
+
+    def read_xcom(self, task_id: str, limit: int) -> XcomRead | None:
+        logs, agent = self._logs, self._locations.get(task_id)
+        return logs.read_xcom(task_id, agent, limit) if logs is not None else None
 
     # -- sending ------------------------------------------------------------------------------
 

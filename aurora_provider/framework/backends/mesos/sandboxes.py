@@ -18,13 +18,15 @@ from typing import Any
 
 import httpx
 
-from aurora_provider.framework.backends.base import LogRead
+from aurora_provider.framework.backends.base import LogRead, XcomRead
+from executor.api import XCOM_FILE
 
 log = logging.getLogger(__name__)
 
 # Where the executor keeps what the scheduler's log API serves, relative to its directory.
 TASK_LOGS_FILE = "task_logs.json"
 LOG_DIR = "sandbox/.logs"
+RESULT_FILE = f"sandbox/{XCOM_FILE}"
 
 
 def agent_base(url: dict[str, Any] | None) -> str | None:
@@ -101,6 +103,18 @@ class SandboxLogs:
         if text is None:
             return None
         return LogRead(offset, offset + length, size, text.encode())
+
+    def read_xcom(self, task_id: str, agent_id: str | None, limit: int) -> XcomRead | None:
+        where = self._directory(task_id, agent_id)
+        if where is None:
+            return None
+        base, directory = where
+        path = f"{directory}/{RESULT_FILE}"
+        size = self._size(base, path)
+        if size is None:
+            return XcomRead(None, b"")
+        text = self._read(base, path, 0, min(size, limit)) if size else ""
+        return XcomRead(size, (text or "").encode())
 
     def _sized_log(self, task_id: str, agent_id: str | None, process: str, run: int,
                    stream: str) -> tuple[str, str, int] | None:

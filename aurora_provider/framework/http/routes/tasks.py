@@ -1,4 +1,4 @@
-"""Tasks: one task with its events, its processes' runs and their logs."""
+"""Tasks: one task with its events, its processes' runs and their logs, and its result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from aurora_provider.api import models as m
-from aurora_provider.api.errors import NotFound, TaskNotFound
+from aurora_provider.api.errors import NotFound, TaskNotFound, XcomTooLarge
 from aurora_provider.framework.backends.base import LogRead, LogSource
 from aurora_provider.framework.http.deps import ApiServices, Caller, Services
 
@@ -47,6 +47,22 @@ def task_log(task_id: str, process: str, run: int, stream: Literal["stdout", "st
     if text is None:
         raise NotFound(f"no {stream} for task {task_id}, process {process}, run {run}")
     return text
+
+
+@router.get("/{task_id}/xcom", response_model=m.TaskXcom)
+def task_xcom(task_id: str, services: Services, user: Caller) -> m.TaskXcom:
+    # One byte over the cap is enough to know it is over, whatever the file's size says.
+    read = _logs(services).read_xcom(task_id, m.XCOM_MAX_BYTES + 1)
+    if read is None:
+        raise TaskNotFound(f"task {task_id} has no sandbox on this scheduler's agents")
+    if read.size is None:
+        return m.TaskXcom(task_id=task_id, present=False)
+    if max(read.size, len(read.data)) > m.XCOM_MAX_BYTES:
+        raise XcomTooLarge(f"task {task_id}: its result file .aurora/xcom.json holds "
+                              f"{read.size} bytes, over the limit of {m.XCOM_MAX_BYTES} "
+                              "bytes: write a smaller result (a path or URL to the data)")
+    return m.TaskXcom(task_id=task_id, present=True, size=read.size,
+                      content=read.data.decode(errors="replace"))
 
 
 @router.get("/{task_id}/logs/{process}/{run}/{stream}/chunk", response_model=m.LogChunk)
