@@ -10,6 +10,9 @@ In a DAG file::
 
     from aurora_provider.dag_factory import dags_from_aurora
     globals().update(dags_from_aurora("jobs/cron_report.aurora"))
+
+With ``emit_assets=True`` each run that succeeds emits the job's asset (``job_asset``), so a
+downstream DAG can be scheduled on a cron job's output instead of on a clock.
 """
 
 from __future__ import annotations
@@ -20,13 +23,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Asset
 
 from aurora_provider.config import ConfigError, JobKey, load
 from aurora_provider.operators.job import AuroraRunJobOperator
 
 COLLISION_TO_IF_RUNNING = {"KILL_EXISTING": "kill", "CANCEL_NEW": "skip"}
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def job_asset(key: JobKey | str) -> Asset:
+    """The asset a cron job's DAG emits when its run succeeds (``emit_assets=True``): the
+    same value for the producing DAG and for a DAG scheduled on it."""
+    job = key if isinstance(key, JobKey) else JobKey.parse(key)
+    return Asset(uri=f"aurora://{job.cluster}/{job.role}/{job.environment}/{job.name}",
+                 name=f"aurora_job__{job.role}__{job.environment}__{job.name}")
 
 
 def dag_id_for(key: JobKey, prefix: str = "aurora_cron") -> str:
@@ -43,8 +54,12 @@ def dags_from_aurora(
     dag_id_prefix: str = "aurora_cron",
     default_args: Mapping[str, Any] | None = None,
     tags: list[str] | None = None,
+    emit_assets: bool = False,
 ) -> dict[str, DAG]:
-    """One DAG per cron job of ``config_file`` (relative paths: beside the calling file)."""
+    """One DAG per cron job of ``config_file`` (relative paths: beside the calling file).
+
+    :param emit_assets: each DAG's run task has the job's ``job_asset`` as its outlet.
+    """
     path = _beside_caller(Path(config_file))
     config = load(path, bindings=dict(bindings or {}))
     dags: dict[str, DAG] = {}
@@ -75,6 +90,7 @@ def dags_from_aurora(
                 run_cron_template=True,
                 if_running=COLLISION_TO_IF_RUNNING[policy],
                 aurora_conn_id=aurora_conn_id,
+                outlets=[job_asset(key)] if emit_assets else [],
             )
         dags[dag_id] = dag
     return dags

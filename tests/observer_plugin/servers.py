@@ -58,6 +58,8 @@ class ApiServer:
             "AIRFLOW__API__SECRET_KEY": "aurora-ui-test-secret",
             "AIRFLOW__FAB__UPDATE_FAB_PERMS": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            # The connection form's Test button (off by default in Airflow 3).
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "AURORA_HOME": str(aurora_home),
             "AIRFLOW_CONN_AURORA_DEFAULT": connection_json(scheduler_url, scheduler_token),
         }
