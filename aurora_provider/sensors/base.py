@@ -25,7 +25,9 @@ class AuroraBaseSensor(BaseSensorOperator):
     :param job_key: ``cluster/role/environment/name``.
     :param aurora_conn_id: the Aurora connection.
     :param deferrable: wait in the triggerer (default) rather than poking from a worker;
-        ``poke_interval`` is the trigger's polling interval.
+        ``poke_interval`` is the trigger's polling interval. ``mode="reschedule"`` pokes
+        from a worker and gives its slot back between pokes, whatever ``deferrable`` says:
+        it is the one way asked for by name.
     """
 
     operator_extra_links = (AuroraJobLink(),)
@@ -63,7 +65,7 @@ class AuroraBaseSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self.result(self.checked(event)))
 
     def execute(self, context: Any) -> Any:
-        if not self.deferrable:
+        if not self.deferrable or self.reschedule:
             return super().execute(context)
         done = self.poke(context)
         if isinstance(done, PokeReturnValue):

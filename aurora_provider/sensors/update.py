@@ -39,7 +39,7 @@ class AuroraCronRunSensor(AuroraBaseSensor):
     """Wait until the next run of a cron job finished; fail if it did not FINISH.
 
     "Next" is the first run triggered at or after ``after`` (epoch seconds), by default
-    the time the sensor first ran.
+    the time the sensor first ran (in ``mode="reschedule"``: its first poke, not each one).
 
     :param job_key: ``cluster/role/environment/name`` of the cron job.
     :param after: count runs triggered from this time on (templated: e.g. the
@@ -53,9 +53,17 @@ class AuroraCronRunSensor(AuroraBaseSensor):
         super().__init__(job_key=job_key, **kwargs)
         self.after = after
 
+    def _first_poke(self, context: Any) -> float:
+        """When this wait began; a rescheduled poke is a new process, so ask Airflow."""
+        if self.reschedule:
+            first = context["ti"].get_first_reschedule_date(context)
+            if first is not None:
+                return float(first.timestamp())
+        return time.time()
+
     def make_trigger(self, context: Any) -> AuroraCronRunTrigger:
         if self.after is None or self.after == "":  # fixed once: every poke, the same run
-            self.after = time.time()
+            self.after = self._first_poke(context)
         try:
             after = float(self.after)
         except ValueError as e:

@@ -40,3 +40,11 @@ with DAG(dag_id="aurora_test_cron_fails", schedule=None, start_date=START, catch
         task_id="schedule", job_key=key, config=NIGHTLY,
         bindings={"job_name": "broken_nightly", "command": "exit 4"},
     ) >> AuroraCronStartOperator(task_id="start", job_key=key, poll_interval=0.5)
+
+with DAG(dag_id="aurora_test_cron_rescheduled", schedule=None, start_date=START,
+         catchup=False):
+    # No ``after``: the run to wait for is the first one from the sensor's first poke on,
+    # though each later poke is a new process. Deferrable (the default), yet the mode named
+    # here is the one used.
+    AuroraCronRunSensor(task_id="ran", job_key="devcluster/www-data/test/hourly",
+                        mode="reschedule", poke_interval=1, timeout=120)
