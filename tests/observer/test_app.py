@@ -156,7 +156,8 @@ def test_browse_file_and_download(world: World) -> None:
     s = world.served
     top = s.get("/j/browse/web-0").json()
     assert top["task_id"] == "web-0" and top["path"] == ""
-    assert [e["name"] for e in top["entries"]] == [".logs", "data"]
+    # .aurora holds the XCom file ($AURORA_XCOM_FILE), made before any process starts.
+    assert [e["name"] for e in top["entries"]] == [".aurora", ".logs", "data"]
     assert s.get("/j/browse/web-0/").json() == top
     data = s.get("/j/browse/web-0/data").json()
     names = {e["name"]: e for e in data["entries"]}
