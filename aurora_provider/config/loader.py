@@ -84,11 +84,7 @@ class _Executor:
         if translated is not None:
             print(py2.note(str(path)), file=sys.stderr)
             source = translated
-        try:
-            code = compile(source, str(path), "exec")
-        except SyntaxError as e:
-            where = f"{e.filename or path}:{e.lineno}:{e.offset or 0}"
-            raise ConfigSyntaxError(f"{where}: syntax error: {e.msg}") from e
+        code = py2.compile_config(source, str(path))
         try:
             exec(code, self.namespace)
         except ConfigError:

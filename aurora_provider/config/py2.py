@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import threading
 from functools import cache
+from types import CodeType
 from typing import Any
 
 from .errors import ConfigSyntaxError
@@ -67,12 +68,17 @@ def upgrade(source: str, name: str) -> str | None:
     Python 3 already; a file that is neither is a :class:`ConfigSyntaxError` naming file:line."""
     translated = python3_source(source, name)
     if translated is None:
-        try:
-            compile(source, name, "exec")
-        except SyntaxError as e:
-            where = f"{e.filename or name}:{e.lineno}:{e.offset or 0}"
-            raise ConfigSyntaxError(f"{where}: syntax error: {e.msg}") from e
+        compile_config(source, name)
     return translated
+
+
+def compile_config(source: str, name: str) -> CodeType:
+    """``source`` compiled as Python 3, or a :class:`ConfigSyntaxError` naming file:line:col."""
+    try:
+        return compile(source, name, "exec")
+    except SyntaxError as e:
+        where = f"{e.filename or name}:{e.lineno}:{e.offset or 0}"
+        raise ConfigSyntaxError(f"{where}: syntax error: {e.msg}") from e
 
 
 def _uses_python2_names(tree: ast.AST) -> bool:

@@ -547,15 +547,10 @@ class LocalBackend:
     def read_xcom(self, task_id: str, limit: int) -> XcomRead | None:
         if self.executor.task(task_id) is None:
             return None
-        sandbox = self._task_dir(task_id) / "sandbox"  # as for logs: not the checkpoint's
-        try:
-            with open_inside(sandbox, sandbox / XCOM_FILE) as f:
-                return XcomRead(os.fstat(f.fileno()).st_size, f.read(limit))
-        except OutsideSandbox as e:
-            log.warning("result of task %s not served: %s", task_id, e)
-            return XcomRead(None, b"")
-        except OSError:
-            return XcomRead(None, b"")
+        read = self._inside_sandbox(
+            task_id, self._sandbox(task_id) / XCOM_FILE, "result",
+            lambda f: XcomRead(os.fstat(f.fileno()).st_size, f.read(limit)))
+        return XcomRead(None, b"") if read is None else read
 
     def _with_log(self, task_id: str, process: str, run: int, stream: str,
                   use: Callable[[BinaryIO], T]) -> T | None:
@@ -564,14 +559,22 @@ class LocalBackend:
         if view is None or view.log_dir is None or process not in view.processes:
             return None
         path = run_log_dir(Path(view.log_dir), process, run) / stream
+        return self._inside_sandbox(task_id, path, "log", use)
+
+    def _sandbox(self, task_id: str) -> Path:
         # The sandbox this backend made, not one the checkpoint names: a task may rewrite
-        # both its checkpoint and its sandbox, and a log linked out of it is not served.
-        sandbox = self._task_dir(task_id) / "sandbox"
+        # both its checkpoint and its sandbox, and a file linked out of it is not served.
+        return self._task_dir(task_id) / "sandbox"
+
+    def _inside_sandbox(self, task_id: str, path: Path, what: str,
+                        use: Callable[[BinaryIO], T]) -> T | None:
+        """``use`` of ``path`` opened for reading inside the task's sandbox, or None when it
+        is not there or leads out of the sandbox (logged: a task planted the link)."""
         try:
-            with open_inside(sandbox, path) as f:
+            with open_inside(self._sandbox(task_id), path) as f:
                 return use(f)
         except OutsideSandbox as e:
-            log.warning("log of task %s not served: %s", task_id, e)
+            log.warning("%s of task %s not served: %s", what, task_id, e)
             return None
         except OSError:
             return None
