@@ -26,6 +26,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset
 
 from aurora_provider.config import ConfigError, JobKey, load
+from aurora_provider.config.binding_helpers import BindingHelper, HelperRef
 from aurora_provider.operators.job import AuroraRunJobOperator
 
 COLLISION_TO_IF_RUNNING = {"KILL_EXISTING": "kill", "CANCEL_NEW": "skip"}
@@ -61,7 +62,7 @@ def dags_from_aurora(
     :param emit_assets: each DAG's run task has the job's ``job_asset`` as its outlet.
     """
     path = _beside_caller(Path(config_file))
-    config = load(path, bindings=dict(bindings or {}))
+    config = load(path, bindings=dict(bindings or {}), helpers=_AT_RUN_TIME)
     dags: dict[str, DAG] = {}
     for key in config.job_keys():
         job = config.pick(key)
@@ -94,6 +95,16 @@ def dags_from_aurora(
             )
         dags[dag_id] = dag
     return dags
+
+
+def _as_written(ref: HelperRef) -> str:
+    # docker.image[NAME][TAG] -> NAME:TAG, an image reference that validates as the pinned one
+    return ":".join(ref.path[1:]) or ref.address
+
+
+# Parsing a DAG file asks no registry (it happens every few seconds): the helpers' refs stand
+# for what they name, and the run task pins them when it submits the job.
+_AT_RUN_TIME = {"docker": BindingHelper(_as_written)}
 
 
 def _beside_caller(path: Path) -> Path:

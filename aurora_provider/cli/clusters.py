@@ -14,6 +14,10 @@ carry its own ``:port``), ``"zk_port": 2181`` (the default) and ``"scheduler_zk_
 itself. A cluster without ``scheduler_uri`` asks ZooKeeper for the leader each time one of
 its clients is made (never while clusters are only read or listed); with ``scheduler_uri``
 too, the URI is used, and a replica that is not the leader redirects the client to it.
+
+``"docker_registry": "https://registry.example.com"`` names the Docker registry that pins
+``{{docker.image[NAME][TAG]}}`` by digest for the cluster's jobs (default, as in Aurora:
+Docker Hub, ``https://registry-1.docker.io``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from aurora_provider.api.client import DEFAULT_URL, SchedulerClient
 from aurora_provider.api.discovery import LeaderPath, leader_path
+from aurora_provider.api.docker_registry import DOCKER_HUB, DockerRegistry
 from aurora_provider.api.paths import aurora_home
 from aurora_provider.errors import AuroraError
 
@@ -45,6 +50,7 @@ class Cluster:
     auth_token_file: str | None = None
     ui_url: str | None = None  # Airflow's UI, where the Aurora pages are
     leader: LeaderPath | None = None
+    docker_registry: str | None = None  # None: Docker Hub
 
     def scheduler_url(self) -> str:
         """``scheduler_uri``, else the leader's URL, read from ZooKeeper now."""
@@ -59,13 +65,18 @@ class Cluster:
         return SchedulerClient(self.scheduler_url(), token_file=self.auth_token_file,
                                **kwargs)
 
+    def registry(self) -> DockerRegistry:
+        """The Docker registry that pins this cluster's ``docker.image`` refs."""
+        return DockerRegistry(self.docker_registry or DOCKER_HUB)
+
     def entry(self) -> dict[str, Any]:
         """The cluster as a clusters.json entry (the keys it sets)."""
         zk = self.leader
         entry: dict[str, Any] = {
             "name": self.name, "scheduler_uri": self.scheduler_uri,
             "auth_token_file": self.auth_token_file, "ui_url": self.ui_url,
-            "zk": zk and zk.zk, "zk_port": zk and zk.zk_port, "scheduler_zk_path": zk and zk.path}
+            "zk": zk and zk.zk, "zk_port": zk and zk.zk_port, "scheduler_zk_path": zk and zk.path,
+            "docker_registry": self.docker_registry}
         return {k: v for k, v in entry.items() if v is not None}
 
 
@@ -112,7 +123,8 @@ def _cluster(entry: dict[str, Any], where: str) -> Cluster:
                            "and \"scheduler_zk_path\" to find the leading scheduler")
     ui_url = _url(entry, "ui_url", where)
     token_file = entry.get("auth_token_file")
-    return Cluster(entry["name"], uri, str(token_file) if token_file else None, ui_url, leader)
+    return Cluster(entry["name"], uri, str(token_file) if token_file else None, ui_url, leader,
+                   _url(entry, "docker_registry", where))
 
 
 def _url(entry: dict[str, Any], key: str, where: str) -> str | None:

@@ -29,7 +29,8 @@ RUNTIME_REFS = frozenset(
     Ref.from_address(a)
     for a in ("thermos.task_id", "thermos.xcom", "mesos.instance", "mesos.hostname")
 )
-_BIND_NAME = re.compile(r"^[A-Za-z_][\w\-\.\[\]]*$")
+# Indexes may hold slashes, as image names do: --bind docker.image[org/app][1.0]=...
+_BIND_NAME = re.compile(r"^[A-Za-z_][\w\-\.\[\]/]*$")
 
 
 def parse_bindings(bindings: Mapping[str, str] | Sequence[str] | None) -> list[dict[Any, str]]:

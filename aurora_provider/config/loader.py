@@ -23,6 +23,7 @@ from pystachio import Empty, Ref
 
 from . import py2, schema
 from .binding import STANDARD_BINDINGS, check_submittable, parse_bindings
+from .binding_helpers import BindingHelpers, apply_binding_helpers
 from .errors import (
     ConfigError,
     ConfigExecutionError,
@@ -127,11 +128,13 @@ def _describe(error: BaseException) -> str:
 
 @dataclass
 class AuroraConfig:
-    """The jobs of one configuration, with the bindings given on the command line."""
+    """The jobs of one configuration, with the bindings given on the command line and the
+    binding helpers (``binding_helpers``) that bind what remains when a job is picked."""
 
     source: str
     jobs: list[Any]
     bindings: list[dict[Any, str]] = field(default_factory=list)
+    helpers: BindingHelpers = field(default_factory=dict)
 
     def bound_jobs(self) -> list[Any]:
         return [_bind_standard(job, self.bindings) for job in self.jobs]
@@ -152,7 +155,9 @@ class AuroraConfig:
                 f"{self.source}: {len(matches)} jobs match {wanted}; give each job a distinct "
                 "name, role, environment or cluster"
             )
-        job = matches[0]
+        # Only the picked job: the helpers may ask a remote service, for this job's cluster.
+        job = apply_binding_helpers(matches[0], self.helpers, cluster=wanted.cluster,
+                                    source=self.source)
         if validate:
             from .validation import validate_job
 
@@ -195,7 +200,8 @@ def _jobs_of(namespace: Mapping[str, Any], source: str) -> list[Any]:
     return list(jobs)
 
 
-def load(path: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
+def load(path: str | Path, *, bindings: Bindings = None,
+         helpers: BindingHelpers | None = None) -> AuroraConfig:
     """Execute a ``.aurora`` file and return its jobs."""
     given = Path(path)
     if not given.is_file():
@@ -203,19 +209,21 @@ def load(path: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
     executor = _Executor()
     executor.run(given)
     jobs = _jobs_of(executor.namespace, str(path))
-    return AuroraConfig(str(path), jobs, parse_bindings(bindings))
+    return AuroraConfig(str(path), jobs, parse_bindings(bindings), dict(helpers or {}))
 
 
-def load_source(source: str, *, name: str, bindings: Bindings = None) -> AuroraConfig:
+def load_source(source: str, *, name: str, bindings: Bindings = None,
+                helpers: BindingHelpers | None = None) -> AuroraConfig:
     """Execute ``.aurora`` text held in memory; ``name`` is the file its errors name, and
     its ``include()`` paths are relative to ``name``'s folder."""
     executor = _Executor()
     executor.run(Path(name), source)
     jobs = _jobs_of(executor.namespace, name)
-    return AuroraConfig(name, jobs, parse_bindings(bindings))
+    return AuroraConfig(name, jobs, parse_bindings(bindings), dict(helpers or {}))
 
 
-def load_json(source: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
+def load_json(source: str | Path, *, bindings: Bindings = None,
+              helpers: BindingHelpers | None = None) -> AuroraConfig:
     """Read jobs in JSON (``{"jobs": [...]}`` or one job), as Aurora's ``--read-json``."""
     text, name = _json_text(source)
     try:
@@ -231,7 +239,7 @@ def load_json(source: str | Path, *, bindings: Bindings = None) -> AuroraConfig:
             jobs.append(job_from_dict(entry))
         except Exception as e:
             raise ConfigExecutionError(f"{name}: jobs[{index}]: {_describe(e)}") from e
-    return AuroraConfig(name, jobs, parse_bindings(bindings))
+    return AuroraConfig(name, jobs, parse_bindings(bindings), dict(helpers or {}))
 
 
 def _json_text(source: str | Path) -> tuple[str, str]:

@@ -13,6 +13,10 @@ for the leader whenever it makes a client. The ``host`` is then the fallback: it
 a warning) only when ZooKeeper cannot name a leader, and a replica there redirects the client
 to the leader; without a host, ZooKeeper's failure is the error. Without ``zk``, the host is
 used, and a replica that is not the leader redirects the client to it.
+
+``docker_registry`` in the extra (an http(s) URL, default Docker Hub) is the registry that
+pins the ``{{docker.image[NAME][TAG]}}`` of the jobs the operators submit, as
+``docker_registry`` in a clusters.json does for the CLI.
 """
 
 from __future__ import annotations
@@ -47,12 +51,14 @@ class SchedulerSettings:
     :param url: the scheduler; with ``leader``, the leader's once :meth:`AuroraHook.settings`
         asked ZooKeeper, and before that the connection's host ("" when it has none).
     :param leader: where ZooKeeper names the leader, if the connection says.
+    :param docker_registry: the Docker registry's URL, if the connection names one.
     """
 
     url: str
     token: str | None
     cluster: str
     leader: LeaderPath | None = None
+    docker_registry: str | None = None
 
 
 def settings_from_connection(conn: Any | None) -> SchedulerSettings:
@@ -70,7 +76,18 @@ def settings_from_connection(conn: Any | None) -> SchedulerSettings:
         scheme = conn.schema or "http"
         url = f"{scheme}://{host}:{conn.port or 8081}"
     return SchedulerSettings(url, conn.password or None, str(extra.get("cluster") or DEVCLUSTER),
-                             leader)
+                             leader, _docker_registry(extra, getattr(conn, "conn_id", None)))
+
+
+def _docker_registry(extra: dict[str, Any], conn_id: str | None) -> str | None:
+    value = extra.get("docker_registry")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        where = f"connection {conn_id!r}" if conn_id else "the connection"
+        raise ConnectionSettingsError(f"{where}, in its extra: \"docker_registry\" must be an "
+                                      "http(s) URL")
+    return value.rstrip("/")
 
 
 def _leader_path(extra: dict[str, Any], conn_id: str | None) -> LeaderPath | None:
