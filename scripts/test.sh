@@ -21,6 +21,14 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 fi
 
+# Apache Thrift's compiler: the Thrift API's tests generate an independent client from our
+# IDL with it (tests/api/thrift).
+if ! command -v thrift >/dev/null; then
+  echo "setup: installing Debian's thrift-compiler package (the Thrift API's tests)"
+  as_root apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq thrift-compiler >/dev/null
+fi
+
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy (strict)"

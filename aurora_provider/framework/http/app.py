@@ -35,6 +35,7 @@ from aurora_provider.framework.http.routes import (
     tasks,
     updates,
 )
+from aurora_provider.framework.thrift.route import ThriftEndpoint
 from aurora_provider.states.machine import IllegalTransition
 
 ROUTERS = (home.router, probes.router, cluster.router, jobs.router, tasks.router, updates.router,
@@ -90,6 +91,7 @@ def create_app(services: ApiServices, *, max_body_bytes: int) -> FastAPI:
     # Added before the timing middleware, so inside it: refusals are measured too.
     app.add_middleware(RequestLimits, authenticate=services.auth.from_header,
                        max_body_bytes=max_body_bytes, routes=app.router.routes)
+    app.add_middleware(ThriftEndpoint, services=services, max_body_bytes=max_body_bytes)
 
     @app.middleware("http")
     async def timing(request: Request,

@@ -7,7 +7,7 @@ and the quota check are given at construction.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aurora_provider.api import models as m
@@ -27,7 +27,7 @@ from aurora_provider.framework.jobs.restarts import RollingRestarts
 from aurora_provider.framework.jobs.status import restart_model, task_document, task_model
 from aurora_provider.framework.model.job_config import JobConfig
 from aurora_provider.framework.storage.restarts import RestartLimits
-from aurora_provider.framework.storage.rows import JobRow
+from aurora_provider.framework.storage.rows import EventRow, JobRow, TaskRow
 from aurora_provider.framework.storage.store import Store
 from aurora_provider.states.task import TERMINAL
 
@@ -172,6 +172,23 @@ class JobService:
             raise TaskNotFound(f"task {task_id} not found")
         events = self._store.tasks.events(task_ids=[task_id]).get(task_id, [])
         return task_model(row, events, self._ledger.pending_reason(task_id))
+
+    # The stored rows, for the Thrift API's face (its queries span jobs; it shapes them).
+    def jobs(self) -> list[JobRow]:
+        return self._store.jobs.jobs()
+
+    def task_rows(self, *, job_key: str | None = None,
+                  task_ids: Sequence[str] | None = None) -> list[TaskRow]:
+        return self._store.tasks.tasks(job_key=job_key, task_ids=task_ids)
+
+    def task_events(self, task_ids: Sequence[str]) -> dict[str, list[EventRow]]:
+        return self._store.tasks.events(task_ids=task_ids)
+
+    def config(self, config_id: int) -> JobConfig:
+        return self._ledger.config(config_id)
+
+    def pending_reasons(self) -> Mapping[str, str]:
+        return self._ledger.pending_reasons()
 
     def list(self, pattern: str | None) -> m.JobList:
         jobs = []

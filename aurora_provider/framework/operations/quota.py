@@ -54,6 +54,11 @@ class Quotas:
         self._tiers = tiers
         self._store = store
 
+    @property
+    def tiers(self) -> TierTable:
+        """The tiers this scheduler accepts (the Thrift API's getTierConfigs reads them)."""
+        return self._tiers
+
     def quota(self, role: str) -> Resources:
         return self._store.quotas.quota(role)
 
