@@ -58,7 +58,7 @@ class RequestLimits:
                 if declared is not None and declared > self._max:
                     raise PayloadTooLarge(f"request body of {declared} bytes exceeds the "
                                           f"limit of {self._max} bytes ({FLAG})")
-                body = await self._read(receive)
+                body = await read_bounded(receive, self._max)
         except ApiError as e:
             await _answer(send, e)
             return
@@ -70,21 +70,22 @@ class RequestLimits:
     def _routed(self, scope: Scope) -> bool:
         return any(route.matches(scope)[0] is Match.FULL for route in self._routes)
 
-    async def _read(self, receive: Receive) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max:
-                raise PayloadTooLarge(f"request body exceeds the limit of {self._max} bytes "
-                                      f"({FLAG})")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+async def read_bounded(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when the client went away; past ``limit`` bytes a
+    :class:`PayloadTooLarge` (what is read stops there: the rest is never buffered)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes ({FLAG})")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _content_length(value: str | None) -> int | None:

@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from aurora_provider.api.errors import PayloadTooLarge
 from aurora_provider.framework.http.deps import ApiServices
-from aurora_provider.framework.http.limits import FLAG
+from aurora_provider.framework.http.limits import FLAG, read_bounded
 from aurora_provider.framework.thrift import protocols
 from aurora_provider.framework.thrift.processor import MalformedMessage, process
 
@@ -46,10 +47,13 @@ class ThriftEndpoint:
             await _plain(send, 415, f"Unsupported Content-Type: {headers.get('content-type')}"
                          " (expected application/vnd.apache.thrift.json or .binary)")
             return
-        body = await self._read(receive)
-        if body is None:
+        try:
+            body = await read_bounded(receive, self._max)
+        except PayloadTooLarge:
             await _plain(send, 413, f"Thrift message exceeds the limit of {self._max} bytes "
                          f"({FLAG})")
+            return
+        if body is None:  # the client went away
             return
         writer = protocols.for_answer(headers.get("accept"), reader)
         try:
@@ -62,23 +66,6 @@ class ThriftEndpoint:
                     "headers": [(b"content-type", writer.media_type.encode()),
                                 (b"content-length", str(len(answer)).encode())]})
         await send({"type": "http.response.body", "body": answer})
-
-    async def _read(self, receive: Receive) -> bytes | None:
-        """The whole body, or None once it passes the limit (or the client went away)."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
 
 async def _plain(send: Send, status: int, text: str) -> None:
     body = text.encode()
