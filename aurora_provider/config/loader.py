@@ -155,13 +155,17 @@ class AuroraConfig:
                 f"{self.source}: {len(matches)} jobs match {wanted}; give each job a distinct "
                 "name, role, environment or cluster"
             )
-        # Only the picked job: the helpers may ask a remote service, for this job's cluster.
-        job = apply_binding_helpers(matches[0], self.helpers, cluster=wanted.cluster,
-                                    source=self.source)
+        job = matches[0]
         if validate:
             from .validation import validate_job
 
+            # First: a malformed job is named by the validation's line, not by a helper's
+            # attempt to read its refs.
             validate_job(job, source=self.source)
+        # Only the picked job: the helpers may ask a remote service, for this job's cluster.
+        job = apply_binding_helpers(job, self.helpers, cluster=wanted.cluster,
+                                    source=self.source)
+        if validate:
             check_submittable(job, source=self.source)
         return job
 
